@@ -1,0 +1,69 @@
+/**
+ * Every shipped flow and every example loads in a real Node-RED with this package installed: no unknown node
+ * type, no node that fails to start.
+ */
+import { strict as assert } from 'node:assert';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { NodeRedProcess } from '../helpers/node-red-process';
+
+const root = join(__dirname, '..', '..');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { composeFlows } = require('../../scripts/flows.js') as { composeFlows(dir: string): FlowNode[] };
+
+interface FlowNode {
+  id: string;
+  type: string;
+  z?: string;
+}
+
+/** Types that are part of the flow format itself rather than registered nodes. */
+const STRUCTURAL = new Set(['tab', 'subflow', 'group', 'junction']);
+
+function flowFiles(dir: string): string[] {
+  return readdirSync(join(root, dir))
+    .filter((f) => f.endsWith('.json'))
+    .sort()
+    .map((f) => join(dir, f));
+}
+
+describe('shipped flows and examples', function () {
+  this.timeout(120_000);
+  let nodeRed: NodeRedProcess;
+  let types: Set<string>;
+
+  before(async () => {
+    nodeRed = await NodeRedProcess.start({ flows: [] });
+    types = await nodeRed.registeredTypes();
+  });
+
+  after(async () => {
+    await nodeRed?.dispose();
+  });
+
+  it('registers every node type of the package', () => {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      'node-red': { nodes: Record<string, string> };
+    };
+    for (const type of Object.keys(pkg['node-red'].nodes)) assert.ok(types.has(type), `${type} is not registered`);
+  });
+
+  const cases: [string, () => FlowNode[]][] = [
+    ['the composed application flows (flows/)', () => composeFlows(join(root, 'flows'))],
+    ...flowFiles('examples').map(
+      (file): [string, () => FlowNode[]] => [file, () => JSON.parse(readFileSync(join(root, file), 'utf8')) as FlowNode[]],
+    ),
+  ];
+
+  for (const [name, load] of cases) {
+    it(`starts ${name} with no unknown type and no node error`, async () => {
+      const flows = load();
+      const unknown = [...new Set(flows.map((n) => n.type))].filter((t) => !STRUCTURAL.has(t) && !types.has(t));
+      assert.deepEqual(unknown, [], `unknown node types in ${name}`);
+      const log = await nodeRed.deploy(flows);
+      assert.doesNotMatch(log, /Waiting for missing types/);
+      const errors = log.split('\n').filter((line) => /\[error\]/.test(line));
+      assert.deepEqual(errors, [], `node errors while starting ${name}`);
+    });
+  }
+});
