@@ -14,7 +14,7 @@ import { handleClose } from '../shared/input';
 import { Status } from '../shared/status';
 import type { CameraConfigNode } from './camera-node';
 
-interface CameraNodeDef extends NodeDef, RawCameraConfig {}
+type CameraNodeDef = NodeDef & Omit<RawCameraConfig, 'name'>;
 
 type CameraNode = Node<RawCameraCredentials> & CameraConfigNode;
 
@@ -37,9 +37,9 @@ function showState(status: Status, state: CameraState): void {
 }
 
 export default function (RED: NodeAPI): void {
-  function PfcamCameraNode(this: CameraNode, def: CameraNodeDef): void {
+  function PfcamCameraNode(this: Node<RawCameraCredentials>, def: CameraNodeDef): void {
     RED.nodes.createNode(this, def);
-    const node = this;
+    const node = this as CameraNode;
 
     let config: CameraConfig | undefined;
     let configError: Error | undefined;
