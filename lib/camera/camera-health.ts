@@ -189,8 +189,7 @@ export class CameraHealth extends EventEmitter<{ change: [HealthChange] }> {
 
   private onSuccess(info: SystemInfo): void {
     this.failures = 0;
-    const previousUptime = this.current.uptime;
-    const rebooted = previousUptime !== undefined && info.uptime < previousUptime;
+    const rebooted = this.uptimeWentBack(info.uptime);
     if (this.current.state === 'restarting' && this.restartAnnouncedAt !== undefined) {
       const settled =
         this.now().getTime() - this.restartAnnouncedAt >= (this.options.restartSettleMs ?? 15_000);
@@ -215,6 +214,17 @@ export class CameraHealth extends EventEmitter<{ change: [HealthChange] }> {
       },
       rebooted,
     );
+  }
+
+  /**
+   * Whether the camera restarted since it was last seen: its uptime is below the last one plus the time
+   * since (2 s of slack for rounding), which also catches a reboot hidden in a long offline gap.
+   */
+  private uptimeWentBack(uptime: number): boolean {
+    const { uptime: previous, lastSeen } = this.current;
+    if (previous === undefined || lastSeen === undefined) return false;
+    const elapsedSeconds = Math.max(0, (this.now().getTime() - Date.parse(lastSeen)) / 1000);
+    return uptime < previous || uptime + 2 < previous + elapsedSeconds;
   }
 
   private onFailure(err: unknown): void {

@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { Node } from 'node-red';
 import cameraNode from '../../nodes/pfcam-camera/pfcam-camera';
 import { isCameraConfigNode, type CameraConfigNode } from '../../nodes/pfcam-camera/camera-node';
@@ -72,6 +73,9 @@ describe('pfcam-camera config node', function () {
     await helper.load([cameraNode, probeUserNode], flow(0.2));
     const camera = helper.getNode('cam') as unknown as CameraConfigNode;
     await waitForState(camera, 'online', 5000);
+    // Uptime is counted in whole seconds: let it pass 1 so that its return to 0 is visible.
+    const deadline = Date.now() + 5000;
+    while ((await camera.health.probeNow()).uptime === 0 && Date.now() < deadline) await delay(100);
     const user = helper.getNode('user') as unknown as { changes: HealthChange[] };
     await camera.exclusive(async () => {
       camera.health.expectRestart(10_000);
