@@ -27,7 +27,12 @@ function copyTree(from, to, keep) {
 }
 
 const tsc = require.resolve('typescript/bin/tsc');
-execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+try {
+  execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
+} catch {
+  console.error('build: the TypeScript compilation failed (errors above)');
+  process.exit(1);
+}
 
 const isNodeAsset = (rel) =>
   rel.endsWith('.html') || rel.split(path.sep).includes('locales') || rel.split(path.sep).includes('icons');
