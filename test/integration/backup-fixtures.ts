@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { EventStore, type EventRecord } from '../../lib/store/event-store';
+import type { MediaIo } from '../../lib/store/media-files';
 
 export interface TempStore {
   dir: string;
@@ -16,12 +17,15 @@ export interface TempStore {
 }
 
 /** A real store (SQLite file + media folder) in a fresh temp folder, removed by `close`. */
-export async function openTempStore(options: { clock?: () => number } = {}): Promise<TempStore> {
+export async function openTempStore(
+  options: { clock?: () => number; io?: Partial<MediaIo> } = {},
+): Promise<TempStore> {
   const dir = await mkdtemp(join(tmpdir(), 'pfcam-backup-'));
   const store = await EventStore.open({
     databaseFile: join(dir, 'db', 'pfcam.sqlite'),
     mediaDir: join(dir, 'media'),
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.io ? { io: options.io } : {}),
   });
   return {
     dir,
@@ -77,6 +81,11 @@ export async function addStoredRecording(store: EventStore, spec: RecordingSpec)
   if (!stored) throw new Error(`recording ${spec.fileName} was not stored`);
   if (spec.flagged) return (await store.setFlag(stored.id, true))!;
   return stored;
+}
+
+/** An ISO-8601 UTC time `days` before now. */
+export function daysAgo(days: number): string {
+  return new Date(Date.now() - days * 86_400_000).toISOString();
 }
 
 export function sha256(data: Buffer): string {
