@@ -83,6 +83,14 @@ export interface RecordingFeedHandlers {
   onRejected?(entry: RejectedEntry): void;
 }
 
+/** Timing of the recordings feed; each defaults to the client's `sse` options. */
+export interface RecordingFeedOptions {
+  /** The feed counts as dead after this long without a byte (the camera pings every 15 s). */
+  heartbeatTimeoutMs: number;
+  reconnectBaseMs: number;
+  reconnectMaxMs: number;
+}
+
 export interface RecordingFeed {
   readonly connected: boolean;
   close(): void;
@@ -95,7 +103,10 @@ export interface CameraApi {
   // events
   listEvents(options?: ListEventsOptions): Promise<ValidCameraEvent[]>;
   listActiveEvents(options?: ListEventsOptions): Promise<ValidCameraEvent[]>;
-  triggerEvent(request: Partial<TriggerRequest> & { eventName: string }, options?: CallOptions): Promise<void>;
+  triggerEvent(
+    request: Partial<TriggerRequest> & { eventName: string },
+    options?: CallOptions,
+  ): Promise<void>;
   /** Resolves `false` when the camera answered 404 (already gone). */
   deleteEvent(fileName: string, options?: CallOptions): Promise<boolean>;
   deleteAllEvents(options?: CallOptions): Promise<void>;
@@ -113,7 +124,10 @@ export interface CameraApi {
     filePath: string,
     options?: DownloadOptions,
   ): Promise<DownloadResult>;
-  /** Pipes a recording's media into `target` (not resumable once bytes were written). */
+  /**
+   * Pipes a recording's media into `target`, ended on success and destroyed on failure. After an interruption
+   * the transfer resumes with `Range` after the bytes already written (never rewritten).
+   */
   downloadToStream(
     kind: MediaKind,
     event: Pick<CameraEvent, 'fileName' | 'vidExt' | 'thmbExt'>,
@@ -126,12 +140,21 @@ export interface CameraApi {
     options?: BufferDownloadOptions,
   ): Promise<{ data: Buffer } & DownloadResult>;
   /** One JPEG from a stream's snapshot URL (default: the `hd` stream). */
-  getSnapshot(streamName?: string, options?: BufferDownloadOptions): Promise<{ data: Buffer } & DownloadResult>;
+  getSnapshot(
+    streamName?: string,
+    options?: BufferDownloadOptions,
+  ): Promise<{ data: Buffer } & DownloadResult>;
   /** Opens the MJPEG live stream (`multipart/x-mixed-replace`) as a raw byte stream. */
-  openLiveStream(streamName?: string, options?: CallOptions): Promise<{ contentType: string; body: Readable }>;
+  openLiveStream(
+    streamName?: string,
+    options?: CallOptions,
+  ): Promise<{ contentType: string; body: Readable }>;
 
   // feed
-  subscribeRecordings(handlers: RecordingFeedHandlers): RecordingFeed;
+  subscribeRecordings(
+    handlers: RecordingFeedHandlers,
+    options?: Partial<RecordingFeedOptions>,
+  ): RecordingFeed;
 
   // system
   getSystemInfo(options?: CallOptions): Promise<SystemInfo>;
