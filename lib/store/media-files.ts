@@ -96,7 +96,7 @@ export function safeName(name: string): string {
     .replace(/[^A-Za-z0-9._-]+/g, '_')
     .replace(/^[.]+/, '')
     .slice(0, MAX_NAME);
-  return `${base}~${shortHash(name)}`;
+  return `${base || '_'}~${shortHash(name)}`;
 }
 
 /** A safe file extension (with its dot); anything unusual becomes `.bin`-like `.<hash>`. */

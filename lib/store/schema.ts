@@ -72,7 +72,8 @@ CREATE INDEX events_pending ON events (state, id) WHERE state IN ('new', 'fetchi
 CREATE INDEX events_backup ON events (backup_state, id) WHERE backup_state IN ('pending', 'failed');
 CREATE INDEX events_flagged ON events (triggered_at_utc, id) WHERE flagged = 1;
 CREATE INDEX events_unviewed ON events (triggered_at_utc, id) WHERE viewed = 0;
-CREATE INDEX events_size ON events (video_size, id);
+-- sort by size (the expression must match query.ts)
+CREATE INDEX events_size ON events (ifnull(video_size, -1), id);
 
 -- substring search on event names (trigram: any 3+ character substring, case-insensitive)
 CREATE VIRTUAL TABLE events_name_fts USING fts5 (

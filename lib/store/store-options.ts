@@ -1,0 +1,236 @@
+/**
+ * The settings of the `pfcam-store` config node and of the `pfcam-query` node, from their raw editor values to
+ * checked, readonly options with defaults (pure functions, no Node-RED).
+ */
+import { homedir } from 'node:os';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { InputError } from '../errors';
+import type { ExportFormat } from './export';
+import { validateQuery, type Bucket, type EventQuery } from './query';
+import { isValidTimeZone } from './zoned-time';
+
+// ------------------------------------------------------------------ pfcam-store
+
+/** The `pfcam-store` node's settings as the editor stores them. */
+export interface RawStoreConfig {
+  name?: unknown;
+  databaseFile?: unknown;
+  mediaDir?: unknown;
+  recoverOnStart?: unknown;
+  verifyFiles?: unknown;
+}
+
+/** Where Node-RED keeps its data, as `RED.settings` tells. */
+export interface StoreSettings {
+  userDir?: unknown;
+  /** `pfcam.dataDir` in settings.js. */
+  pfcam?: unknown;
+}
+
+export interface StoreConfig {
+  readonly name: string;
+  /** Absolute. */
+  readonly databaseFile: string;
+  /** Absolute. */
+  readonly mediaDir: string;
+  /** Sweep temp files and check stored files when opening. */
+  readonly recoverOnStart: boolean;
+  /** With `recoverOnStart`: check that every stored recording's video is on disk (slower on big archives). */
+  readonly verifyFiles: boolean;
+}
+
+export const STORE_DEFAULTS = {
+  databaseFile: 'pfcam.sqlite',
+  mediaDir: 'media',
+} as const;
+
+function bool(raw: unknown, fallback: boolean): boolean {
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  return raw === true || raw === 'true';
+}
+
+function text(raw: unknown, what: string, max = 4096): string {
+  if (raw === undefined || raw === null) return '';
+  if (typeof raw !== 'string' || raw.length > max || raw.includes('\0')) {
+    throw new InputError(`${what} must be a text of at most ${max} characters`, {
+      key: 'errors.badOption',
+      params: { option: what },
+    });
+  }
+  return raw.trim();
+}
+
+/**
+ * The folder relative paths are resolved against: `pfcam.dataDir` from settings.js when set, else
+ * `<userDir>/pfcam`, else `~/.node-red/pfcam`.
+ */
+export function storeBaseDir(settings: StoreSettings): string {
+  const pfcam = settings.pfcam;
+  const dataDir =
+    pfcam !== null && typeof pfcam === 'object' ? (pfcam as { dataDir?: unknown }).dataDir : undefined;
+  if (typeof dataDir === 'string' && dataDir.trim() !== '') return resolve(dataDir.trim());
+  const userDir =
+    typeof settings.userDir === 'string' && settings.userDir !== ''
+      ? settings.userDir
+      : join(homedir(), '.node-red');
+  return resolve(userDir, 'pfcam');
+}
+
+/** Checks the `pfcam-store` settings; empty paths take the defaults under `storeBaseDir`. */
+export function parseStoreConfig(raw: RawStoreConfig, settings: StoreSettings): StoreConfig {
+  const base = storeBaseDir(settings);
+  const db = text(raw.databaseFile, 'databaseFile') || STORE_DEFAULTS.databaseFile;
+  const media = text(raw.mediaDir, 'mediaDir') || STORE_DEFAULTS.mediaDir;
+  const databaseFile = resolve(base, db);
+  const mediaDir = resolve(base, media);
+  const rel = relative(mediaDir, databaseFile);
+  if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) {
+    throw new InputError('the database file must not be inside the media folder', {
+      key: 'errors.badOption',
+      params: { option: 'databaseFile' },
+    });
+  }
+  if (databaseFile === mediaDir) {
+    throw new InputError('the database file and the media folder must differ', {
+      key: 'errors.badOption',
+      params: { option: 'mediaDir' },
+    });
+  }
+  return {
+    name: text(raw.name, 'name', 200),
+    databaseFile,
+    mediaDir,
+    recoverOnStart: bool(raw.recoverOnStart, true),
+    verifyFiles: bool(raw.verifyFiles, true),
+  };
+}
+
+// ------------------------------------------------------------------ pfcam-query
+
+export type QueryOperation = 'query' | 'stats' | 'export';
+export type StatsKind = 'time' | 'cameras' | 'storage' | 'store';
+export type ExportTarget = 'payload' | 'file';
+
+/** The `pfcam-query` node's settings as the editor stores them. */
+export interface RawQueryNodeConfig {
+  name?: unknown;
+  operation?: unknown;
+  /** JSON text of a default query (same shape as msg.query). */
+  query?: unknown;
+  stats?: unknown;
+  bucket?: unknown;
+  timeZone?: unknown;
+  format?: unknown;
+  target?: unknown;
+  exportDir?: unknown;
+  fileName?: unknown;
+  maxPayloadMB?: unknown;
+}
+
+export interface QueryNodeConfig {
+  readonly name: string;
+  readonly operation: QueryOperation;
+  /** Defaults msg.query is merged over. */
+  readonly query: EventQuery;
+  readonly stats: StatsKind;
+  readonly bucket: Bucket;
+  readonly timeZone: string;
+  readonly format: ExportFormat;
+  readonly target: ExportTarget;
+  /** Absolute folder file exports go to (required for `target: 'file'`). */
+  readonly exportDir: string;
+  /** Default export file name (without folder). */
+  readonly fileName: string;
+  readonly maxPayloadBytes: number;
+}
+
+function oneOf<T extends string>(raw: unknown, allowed: readonly T[], fallback: T, what: string): T {
+  if (raw === undefined || raw === null || raw === '') return fallback;
+  if (typeof raw === 'string' && allowed.includes(raw as T)) return raw as T;
+  throw new InputError(`${what} must be one of ${allowed.join(', ')}`, {
+    key: 'errors.badOption',
+    params: { option: what },
+  });
+}
+
+export const QUERY_NODE_DEFAULTS = {
+  maxPayloadMB: 16,
+  timeZone: 'UTC',
+} as const;
+
+/** Checks the `pfcam-query` settings. `exportDir` may be relative to `storeBaseDir`. */
+export function parseQueryNodeConfig(raw: RawQueryNodeConfig, settings: StoreSettings): QueryNodeConfig {
+  let query: EventQuery = {};
+  const queryText = text(raw.query, 'query', 10_000);
+  if (queryText !== '') {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(queryText);
+    } catch {
+      throw new InputError('the default query is not valid JSON', {
+        key: 'errors.badOption',
+        params: { option: 'query' },
+      });
+    }
+    query = validateQuery(parsed);
+  }
+  const timeZone = text(raw.timeZone, 'timeZone', 64) || QUERY_NODE_DEFAULTS.timeZone;
+  if (!isValidTimeZone(timeZone)) {
+    throw new InputError(`"${timeZone}" is not an IANA time zone name`, {
+      key: 'errors.badOption',
+      params: { option: 'timeZone' },
+    });
+  }
+  const target = oneOf<ExportTarget>(raw.target, ['payload', 'file'], 'payload', 'target');
+  const dirText = text(raw.exportDir, 'exportDir');
+  const exportDir = dirText
+    ? resolve(storeBaseDir(settings), dirText)
+    : resolve(storeBaseDir(settings), 'exports');
+  const fileName = text(raw.fileName, 'fileName', 200);
+  if (fileName) safeExportName(fileName);
+  const mbRaw = raw.maxPayloadMB;
+  const mb =
+    mbRaw === undefined || mbRaw === null || mbRaw === '' ? QUERY_NODE_DEFAULTS.maxPayloadMB : Number(mbRaw);
+  if (!Number.isFinite(mb) || mb <= 0 || mb > 1024) {
+    throw new InputError('the payload limit must be from 0 to 1024 MB', {
+      key: 'errors.badOption',
+      params: { option: 'maxPayloadMB' },
+    });
+  }
+  return {
+    name: text(raw.name, 'name', 200),
+    operation: oneOf<QueryOperation>(raw.operation, ['query', 'stats', 'export'], 'query', 'operation'),
+    query,
+    stats: oneOf<StatsKind>(raw.stats, ['time', 'cameras', 'storage', 'store'], 'time', 'stats'),
+    bucket: oneOf<Bucket>(raw.bucket, ['hour', 'day'], 'day', 'bucket'),
+    timeZone,
+    format: oneOf<ExportFormat>(raw.format, ['csv', 'json', 'zip'], 'csv', 'format'),
+    target,
+    exportDir,
+    fileName,
+    maxPayloadBytes: Math.round(mb * 1024 * 1024),
+  };
+}
+
+/**
+ * A plain export file name (no folder part): `[A-Za-z0-9._-]`, 1-200 characters, not starting with a dot.
+ * Throws InputError otherwise.
+ */
+export function safeExportName(name: string): string {
+  if (!/^[A-Za-z0-9_-][A-Za-z0-9._-]{0,199}$/.test(name) || name.endsWith('.part')) {
+    throw new InputError(`"${name.slice(0, 60)}" is not a plain file name (letters, digits, . _ - only)`, {
+      key: 'errors.badFileName',
+    });
+  }
+  return name;
+}
+
+/** The absolute path of an export file inside `dir`, refusing anything that would leave it. */
+export function exportFilePath(dir: string, name: string): string {
+  const file = resolve(dir, safeExportName(name));
+  const rel = relative(dir, file);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel.includes(sep)) {
+    throw new InputError('the export file must be inside the export folder', { key: 'errors.badFileName' });
+  }
+  return file;
+}
