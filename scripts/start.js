@@ -12,7 +12,8 @@ const dataDir = path.resolve(process.env.PFCAM_DATA || path.join(root, '.pfcam-d
 const userDir = path.join(dataDir, 'node-red');
 const port = Number(process.env.PORT || 1880);
 const withSimulator = process.env.PFCAM_SIMULATOR !== '0';
-const simulatorBasePort = Number(process.env.PFCAM_SIMULATOR_PORT || 8081);
+// The shipped flows address the simulated cameras at 8081-8083.
+const simulatorBasePort = 8081;
 
 /** Makes the package visible to Node-RED as an installed module of the user directory. */
 function linkPackage() {
@@ -74,7 +75,7 @@ async function main() {
   );
   child.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
-    if (String(chunk).includes('Started flows')) {
+    if (String(chunk).includes('Server now running')) {
       const host = process.env.PFCAM_HOST && process.env.PFCAM_HOST !== '0.0.0.0' ? process.env.PFCAM_HOST : '127.0.0.1';
       console.log(`\npfcam: editor    http://${host}:${port}/`);
       console.log(`pfcam: dashboard http://${host}:${port}/ui\n`);
