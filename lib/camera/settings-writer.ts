@@ -12,7 +12,8 @@
  */
 import type { CameraApi, CallOptions } from './camera-api';
 import type { CameraState, HealthSnapshot } from './camera-health';
-import { CameraHttpError, UnsupportedError } from './errors';
+import { CameraHttpError, CameraOfflineError, CameraTimeoutError, UnsupportedError } from './errors';
+import { neverReachedCamera } from './http-transport';
 import { PfcamError, InputError, errorText } from '../errors';
 import {
   describeFieldErrors,
@@ -228,20 +229,25 @@ export async function resetSettings(
   return camera.exclusive(async () => {
     await requireReachable(camera.health);
     const call: CallOptions = { signal: options.signal };
+    let defaults: PublicCameraSettings | undefined;
     const restart = await restartingCall(
       camera.health,
       async () => {
         try {
-          await camera.client.resetSettings(call);
+          defaults = await camera.client.resetSettings(call);
         } catch (err) {
           if (isRefusal(err)) throw rejected(err, 'reset');
-          // A cut answer: the reset was very likely taken; the read-back below tells.
+          // Only an answer cut by the camera going down means the reset was taken; anything else is a failure.
+          if (!isCutAnswer(err)) throw err;
         }
       },
       options,
       'factory reset',
     );
     const settings = stripSecrets(await camera.client.getSettings(call));
+    // The camera answered with its defaults: they must be what it has now.
+    const mismatches = defaults ? findMismatches(stripSecrets(defaults), settings) : [];
+    if (mismatches.length > 0) throw new SettingsNotVerifiedError(mismatches, 'factory reset');
     return { settings, restart };
   });
 }
@@ -260,7 +266,9 @@ export async function rebootCamera(
         try {
           await camera.client.reboot(call);
         } catch (err) {
+          // The client already takes an answer cut by the camera going down as accepted: what remains failed.
           if (isRefusal(err)) throw rejected(err, 'reboot');
+          throw err;
         }
       },
       options,
@@ -418,6 +426,12 @@ async function restartingCall(
     );
   }
   return { tookMs: now() - started, uptime: back.uptime };
+}
+
+/** The connection broke after the request reached the camera (it may have acted on it before going down). */
+function isCutAnswer(err: unknown): boolean {
+  if (err instanceof CameraTimeoutError) return err.phase === 'headers' || err.phase === 'body';
+  return err instanceof CameraOfflineError && !neverReachedCamera(err);
 }
 
 /** The camera answered the request with a 4xx: it refused it (no restart follows). */

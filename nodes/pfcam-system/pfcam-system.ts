@@ -188,7 +188,7 @@ export default function (RED: NodeAPI): void {
       !Array.isArray(payload) &&
       'ntpServer' in payload
     ) {
-      return checkNtpServer((payload).ntpServer, 'msg.payload.ntpServer');
+      return checkNtpServer(payload.ntpServer, 'msg.payload.ntpServer');
     }
     const { type, value } = options.ntpServer;
     let server: unknown;

@@ -8,6 +8,7 @@ import type {
   PfcamSystemMessage,
   RebootPayload,
 } from '../../lib/camera/messages-settings';
+import type { DateTimeInfo, FirmwareInfo, StorageInfo } from '../../lib/camera/types';
 import { PfcamError } from '../../lib/errors';
 import { startCamera, type SimulatedCamera, type SimulatedCameraOptions } from '../../simulator';
 import { helper, type FlowNode } from '../helpers/node-red';
@@ -68,11 +69,11 @@ describe('pfcam-system node', function () {
 
   it('storage, firmware, datetime, timezones: output the camera resources', async () => {
     await start(system('s'));
-    const storage = (await run('s', { operation: 'storage' })).payload as Record<string, number>;
+    const storage = (await run('s', { operation: 'storage' })).payload as StorageInfo;
     assert.deepEqual(Object.keys(storage).sort(), ['freeBytes', 'recordings', 'totalBytes', 'usedBytes']);
-    const firmware = (await run('s', { operation: 'firmware' })).payload as Record<string, string>;
+    const firmware = (await run('s', { operation: 'firmware' })).payload as FirmwareInfo;
     assert.equal(typeof firmware.version, 'string');
-    const datetime = (await run('s', { operation: 'datetime' })).payload as Record<string, unknown>;
+    const datetime = (await run('s', { operation: 'datetime' })).payload as DateTimeInfo;
     assert.equal(datetime.timezone, 'Europe/Zurich');
     assert.equal(datetime.ntpServer, sim.control.settings().network_ntp);
     const zones = (await run('s', { operation: 'timezones' })).payload as string[];

@@ -265,13 +265,10 @@ describe('settings diff, read-back and secret stripping', () => {
 
   it('diffSettings keeps keys the camera does not report and every secret key', () => {
     const current = { name: 'Gate' };
-    assert.deepEqual(
-      diffSettings(current, { new_key: 1, network_ftp_password: 'x' }),
-      {
-        new_key: 1,
-        network_ftp_password: 'x',
-      },
-    );
+    assert.deepEqual(diffSettings(current, { new_key: 1, network_ftp_password: 'x' }), {
+      new_key: 1,
+      network_ftp_password: 'x',
+    });
   });
 
   it('findMismatches lists keys that read back differently and skips secrets', () => {

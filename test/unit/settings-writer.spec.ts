@@ -43,6 +43,11 @@ class FakeCamera implements WritableCamera {
   /** Keys the camera silently ignores. */
   ignored = new Set<string>();
   unsupportedLive = false;
+  /** What reset / reboot throw (after acting, when actAnyway). */
+  restartFault: Error | undefined;
+  actAnyway = false;
+  /** Defaults the reset answers with, when they differ from what the camera then has. */
+  answeredDefaults: Settings | undefined;
   readonly lock = new WriteLock();
   readonly health = new FakeHealth(this.log);
 
@@ -63,12 +68,15 @@ class FakeCamera implements WritableCamera {
     },
     resetSettings: () => {
       this.log.push('resetSettings');
+      if (this.restartFault && !this.actAnyway) return Promise.reject(this.restartFault);
       this.settings = { name: 'PFCAM', network_mask: 24, rtsp_fps: 30, network_ntp: 'pool.ntp.org' };
-      return Promise.resolve({ ...this.settings } as unknown as PublicCameraSettings);
+      if (this.restartFault) return Promise.reject(this.restartFault);
+      const answer = this.answeredDefaults ?? this.settings;
+      return Promise.resolve({ ...answer } as unknown as PublicCameraSettings);
     },
     reboot: () => {
       this.log.push('reboot');
-      return Promise.resolve();
+      return this.restartFault ? Promise.reject(this.restartFault) : Promise.resolve();
     },
     getExposure: () => this.readLive('exposure', this.exposure),
     putExposure: (c: Partial<ExposureSettings>) => this.writeLive('exposure', c, this.exposure),
@@ -316,6 +324,42 @@ describe('settings writer', () => {
     assert.deepEqual(cam.log, ['expectRestart', 'resetSettings', 'waitFor online', 'getSettings']);
     assert.equal(result.settings.name, 'PFCAM');
     assert.equal(result.restart.uptime, 3);
+  });
+
+  it('factory reset whose answer was cut as the camera went down goes on and reads back', async () => {
+    const cam = new FakeCamera();
+    cam.restartFault = new CameraOfflineError('UND_ERR_SOCKET');
+    cam.actAnyway = true;
+    const result = await resetSettings(cam);
+    assert.equal(result.settings.name, 'PFCAM');
+  });
+
+  it('factory reset that failed otherwise (5xx, never reached) is an error, without waiting for a restart', async () => {
+    for (const fault of [new CameraHttpError(500, 'busy'), new CameraOfflineError('ECONNREFUSED')]) {
+      const cam = new FakeCamera();
+      cam.restartFault = fault;
+      await assert.rejects(resetSettings(cam), (err) => err === fault);
+      assert.ok(!cam.log.includes('waitFor online'));
+    }
+  });
+
+  it('factory reset whose read-back differs from the defaults the camera answered: errors.notVerified', async () => {
+    const cam = new FakeCamera();
+    cam.answeredDefaults = { name: 'PFCAM', network_mask: 16 };
+    const err = await rejectsWithKey(resetSettings(cam), 'errors.notVerified');
+    assert.match(err.message, /factory reset/);
+    assert.match(err.message, /network_mask/);
+  });
+
+  it('reboot refused or failed is an error; a refusal says so', async () => {
+    const cam = new FakeCamera();
+    cam.restartFault = new CameraHttpError(403, 'viewer account');
+    await rejectsWithKey(rebootCamera(cam), 'errors.settingsRejected');
+    const failing = new FakeCamera();
+    const fault = new CameraHttpError(503, 'busy');
+    failing.restartFault = fault;
+    await assert.rejects(rebootCamera(failing), (err) => err === fault);
+    assert.ok(!failing.log.includes('waitFor online'));
   });
 
   it('reboot reports the uptime before and after', async () => {
