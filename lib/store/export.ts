@@ -186,6 +186,8 @@ export async function exportZip(
     out.once('finish', resolve);
     zip.outputStream.once('error', reject);
   });
+  // The output may fail while files are still being added: handled at the `await finished` below.
+  finished.catch(() => undefined);
   zip.outputStream.pipe(out);
   let bytes = 0;
   const thumbs = options.thumbnails !== false;

@@ -1,0 +1,95 @@
+import type { Node, NodeAPI, NodeDef } from 'node-red';
+import { errorText } from '../../lib/errors';
+import type { Database } from '../../lib/store/database';
+import { EventStore } from '../../lib/store/event-store';
+import {
+  parseStoreConfig,
+  type RawStoreConfig,
+  type StoreConfig,
+  type StoreSettings,
+} from '../../lib/store/store-options';
+import { handleClose } from '../shared/input';
+import { Status } from '../shared/status';
+import type { StoreHandle } from './store-handle';
+
+interface StoreNodeDef extends NodeDef, Omit<RawStoreConfig, 'name'> {}
+
+type StoreNode = Node & StoreHandle;
+
+/**
+ * The `pfcam-store` config node: one event store (SQLite database + media folder), opened once and shared by
+ * every node that names it, closed when the config node closes.
+ */
+export default function (RED: NodeAPI): void {
+  function PfcamStoreNode(this: StoreNode, def: StoreNodeDef): void {
+    RED.nodes.createNode(this, def);
+    setup(this, def);
+  }
+
+  function setup(node: StoreNode, def: StoreNodeDef): void {
+    const settings = RED.settings as unknown as StoreSettings;
+
+    let config: StoreConfig | undefined;
+    let opening: Promise<EventStore>;
+    try {
+      config = parseStoreConfig(def, { userDir: settings.userDir, pfcam: settings.pfcam });
+      const cfg = config;
+      opening = EventStore.open({ databaseFile: cfg.databaseFile, mediaDir: cfg.mediaDir }).then(
+        async (store) => {
+          if (cfg.recoverOnStart) {
+            try {
+              const report = await store.recover({ verifyStored: cfg.verifyFiles });
+              if (report.removedTemp.length > 0 || report.resetMissing.length > 0) {
+                node.log(
+                  RED._('pfcam-store.log.recovered', {
+                    temp: report.removedTemp.length,
+                    missing: report.resetMissing.length,
+                  }),
+                );
+              }
+            } catch (err) {
+              node.warn(RED._('pfcam-store.log.recoverFailed', { error: errorText(err) }));
+            }
+          }
+          return store;
+        },
+      );
+    } catch (err) {
+      opening = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    // The failure is reported once here and then to each caller of ready().
+    opening.catch((err: unknown) => node.error(RED._('pfcam-store.errors.open', { error: errorText(err) })));
+
+    const users = new Set<Node>();
+    let closed = false;
+
+    Object.defineProperties(node, {
+      mediaDir: { get: (): string => config?.mediaDir ?? '' },
+      databaseFile: { get: (): string => config?.databaseFile ?? '' },
+    });
+    node.ready = (): Promise<EventStore> => {
+      if (closed) return Promise.reject(new Error('the store is closed'));
+      return opening;
+    };
+    node.database = async (): Promise<Database> => (await node.ready()).db;
+    node.register = (user: Node): void => {
+      users.add(user);
+      opening.catch(() => {
+        if (users.has(user)) new Status(user, RED).error('errors.storeUnavailable');
+      });
+    };
+    node.deregister = (user: Node): void => {
+      users.delete(user);
+    };
+
+    handleClose(node, async () => {
+      if (closed) return;
+      closed = true;
+      users.clear();
+      const store = await opening.catch(() => undefined);
+      await store?.close();
+    });
+  }
+
+  RED.nodes.registerType('pfcam-store', PfcamStoreNode);
+}
