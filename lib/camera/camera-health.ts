@@ -62,6 +62,7 @@ export class CameraHealth extends EventEmitter<{ change: [HealthChange] }> {
   private restartDeadline: number | undefined;
   private restartAnnouncedAt: number | undefined;
   private wentAwaySinceAnnounce = false;
+  private stateBeforeRestart: CameraState = 'unknown';
   private stopped = true;
   private readonly now: () => Date;
 
@@ -111,11 +112,23 @@ export class CameraHealth extends EventEmitter<{ change: [HealthChange] }> {
    */
   expectRestart(graceMs = this.options.restartGraceMs ?? 120_000): void {
     const now = this.now().getTime();
+    if (this.current.state !== 'restarting') this.stateBeforeRestart = this.current.state;
     this.restartDeadline = now + graceMs;
     this.restartAnnouncedAt = now;
     this.wentAwaySinceAnnounce = false;
     this.transition('restarting', {});
     if (!this.stopped) this.schedule(this.fastInterval());
+  }
+
+  /**
+   * Withdraws an announced restart that will not happen (the camera refused the request, or it never reached
+   * the camera): the state goes back to what it was before the announcement.
+   */
+  cancelRestart(): void {
+    if (this.restartAnnouncedAt === undefined) return;
+    this.restartDeadline = undefined;
+    this.restartAnnouncedAt = undefined;
+    if (this.current.state === 'restarting') this.transition(this.stateBeforeRestart, {});
   }
 
   /**

@@ -43,6 +43,8 @@ export interface RestartWatcher {
   readonly state: CameraState;
   readonly snapshot: HealthSnapshot;
   expectRestart(graceMs?: number): void;
+  /** Withdraws the announcement when the request was refused or never reached the camera. */
+  cancelRestart?(): void;
   waitFor(state: CameraState, timeoutMs: number, signal?: AbortSignal): Promise<HealthSnapshot>;
   probeNow(): Promise<HealthSnapshot>;
 }
@@ -409,7 +411,13 @@ async function restartingCall(
   const timeoutMs = options.restartTimeoutMs ?? DEFAULT_RESTART_TIMEOUT_MS;
   const started = now();
   health.expectRestart(timeoutMs);
-  await send();
+  try {
+    await send();
+  } catch (err) {
+    // Refused, or never reached the camera: no restart follows.
+    if (isRefusal(err) || neverReachedCamera(err)) health.cancelRestart?.();
+    throw err;
+  }
   const remaining = Math.max(1, timeoutMs - (now() - started));
   let back: HealthSnapshot;
   try {

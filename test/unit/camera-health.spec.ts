@@ -100,6 +100,20 @@ describe('CameraHealth', () => {
     assert.deepEqual(states, ['restarting', 'online']);
   });
 
+  it('goes back to the earlier state when an announced restart is withdrawn', async () => {
+    const probe = new ScriptedProbe();
+    probe.answers.push(500);
+    health = new CameraHealth(probe.probe, { intervalMs: 20 });
+    health.start();
+    await health.waitFor('online', 2000);
+    health.expectRestart(60_000);
+    assert.equal(health.state, 'restarting');
+    health.cancelRestart();
+    assert.equal(health.state, 'online');
+    await health.probeNow();
+    assert.equal(health.state, 'online');
+  });
+
   it('counts an announced restart that takes too long as offline', async () => {
     const probe = new ScriptedProbe();
     probe.answers.push(500);
