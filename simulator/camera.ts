@@ -119,6 +119,7 @@ export interface CameraControl {
   on(event: 'restart', listener: (info: { ms: number }) => void): this;
   on(event: 'request', listener: (request: SimulatedRequest) => void): this;
   on(event: 'online' | 'offline', listener: () => void): this;
+  on(event: string, listener: (...args: unknown[]) => void): this;
   off(event: 'recording', listener: (e: CameraEvent) => void): this;
   off(event: 'restart', listener: (info: { ms: number }) => void): this;
   off(event: 'request', listener: (request: SimulatedRequest) => void): this;

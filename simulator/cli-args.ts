@@ -64,7 +64,7 @@ Faults (all switchable later over HTTP: PUT /_sim/faults on each camera's port):
   --media-json-error-rate R         0..1: media answers 200 with a JSON error
   --malformed-json-rate R           0..1: JSON answers are broken
   --sse-drop-after-ms MS            drop SSE connections after this long
-  --clock-skew-seconds S            skew of the camera's clock
+  --clock-skew-seconds S            skew of the camera's clock (negative: --clock-skew-seconds=-30)
   --hostile-recordings              new recordings get hostile names and values (alias --hostile)
   --event-storm-per-second N        create N recordings per second (alias --event-storm)
 

@@ -4,18 +4,25 @@
  */
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
+const zones = new Map<string, boolean>();
 /** Offsets by zone and quarter hour (zone transitions fall on quarter hours). */
 const offsets = new Map<string, number>();
 const QUARTER_HOUR_MS = 15 * 60 * 1000;
 
 /** True when `zone` is an IANA time zone name this runtime knows. */
 export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
+  let known = zones.get(zone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      known = true;
+    } catch {
+      known = false;
+    }
+    if (zones.size > 1000) zones.clear();
+    zones.set(zone, known);
   }
+  return known;
 }
 
 /** The IANA zone names, as `GET /api/system/timezones` lists them. */

@@ -117,15 +117,15 @@ export function parseRange(header: string | undefined, size: number): RangeResul
   return { kind: 'partial', start, end };
 }
 
-function waitDrain(res: ServerResponse): Promise<void> {
+/** Writes one piece and resolves once it left (its buffer may then be reused), or the connection closed. */
+function writePiece(res: ServerResponse, piece: Buffer): Promise<void> {
   return new Promise((resolve) => {
     const done = (): void => {
-      res.off('drain', done);
       res.off('close', done);
       resolve();
     };
-    res.on('drain', done);
     res.on('close', done);
+    res.write(piece, done);
   });
 }
 
@@ -138,7 +138,8 @@ export interface WriteOptions {
 }
 
 /**
- * Writes `chunks` to `res` with backpressure, at most `bandwidth` bytes per second, and ends the response;
+ * Writes `chunks` to `res` one at a time (each chunk has left before the next is asked for, so that a source
+ * may reuse its buffer), at most `bandwidth` bytes per second, and ends the response;
  * with `cutAfter`, destroys the connection after that many bytes instead. Resolves false when the body was
  * not sent whole (cut, or the client went away).
  */
@@ -170,7 +171,7 @@ export async function writeBody(
       }
       at += piece.length;
       sent += piece.length;
-      if (!res.write(piece)) await waitDrain(res);
+      await writePiece(res, piece);
     }
   }
   if (res.destroyed) return false;

@@ -8,7 +8,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { finalize, hashString } from './prng';
 
-/** Bytes served in pieces: `chunks(start, end)` yields the inclusive byte range, at most 64 KiB at a time. */
+/**
+ * Bytes served in pieces: `chunks(start, end)` yields the inclusive byte range, at most 64 KiB at a time. A
+ * yielded chunk stays valid only until the next one is requested (sources may reuse one buffer).
+ */
 export interface MediaSource {
   readonly size: number;
   readonly contentType: string;
@@ -83,8 +86,9 @@ function fillBlock(words: Uint32Array, key: number, index: number): void {
 }
 
 /**
- * A synthetic video of `size` bytes, the same bytes for the same (seed, fileName) on every run. Blocks of 64 KiB
- * are generated on demand, so that any range can be served without generating what comes before it.
+ * A synthetic video of `size` bytes, the same bytes for the same (seed, fileName) on every run (on
+ * little-endian hosts, that is all of them here). Blocks of 64 KiB are generated on demand, so that any range can
+ * be served without generating what comes before it.
  */
 export function syntheticSource(seed: number, fileName: string, size: number): MediaSource {
   const key = hashString(fileName, finalize(seed));
@@ -95,11 +99,11 @@ export function syntheticSource(seed: number, fileName: string, size: number): M
     *chunks(start, end) {
       let index = Math.floor(start / CHUNK_BYTES);
       let at = start;
+      // One block buffer per generator, refilled for each chunk: a 200 MB video costs 64 KiB of memory.
+      const words = new Uint32Array(BLOCK_WORDS);
+      const block = Buffer.from(words.buffer);
       while (at <= end) {
-        // A fresh block each time: the previous one may still be queued on a socket.
-        const words = new Uint32Array(BLOCK_WORDS);
         fillBlock(words, key, index);
-        const block = Buffer.from(words.buffer);
         if (index === 0) FTYP.copy(block, 0);
         const blockStart = index * CHUNK_BYTES;
         const to = Math.min(CHUNK_BYTES, end + 1 - blockStart);
