@@ -24,8 +24,8 @@ export interface S3Options {
 
 /** The node's `password` credentials. Both empty: the SDK's default credential chain (environment, role). */
 export interface S3Credentials {
-  accessKeyId?: string;
-  secretAccessKey?: string;
+  accessKeyId?: unknown;
+  secretAccessKey?: unknown;
 }
 
 /** The raw editor configuration of a `pfcam-s3` node. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import { EventStore, type EventRecord } from '../../lib/store/event-store';
+import type { helper } from '../helpers/node-red';
 import type { MediaIo } from '../../lib/store/media-files';
 
 export interface TempStore {
@@ -146,4 +147,74 @@ export function spiedClient(endpoint: string): { client: S3Client; requests: Spi
     { step: 'finalizeRequest', name: 'pfcamTestSpy' },
   );
   return { client, requests };
+}
+
+// ------------------------------------------------------------------ node tests
+
+type TestNode = ReturnType<typeof helper.getNode>;
+
+type NodeStatus = { fill?: string; shape?: string; text?: string };
+type SpyCall = { thisValue: unknown; args: unknown[] };
+
+/** The statuses this node set so far (the helper spies on the Node prototype, shared by all nodes). */
+export function statusCalls(node: TestNode): NodeStatus[] {
+  const spy = node.status as unknown as { getCalls(): SpyCall[] };
+  return spy
+    .getCalls()
+    .filter((c) => c.thisValue === node)
+    .map((c) => (c.args[0] ?? {}) as NodeStatus);
+}
+
+/** Resolves when the node has set a status matching `predicate` (now or later), or fails after `timeoutMs`. */
+export function statusWhen(
+  node: TestNode,
+  predicate: (s: NodeStatus) => boolean,
+  timeoutMs = 10_000,
+): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (statusCalls(node).some(predicate)) return resolve();
+    const timer = setTimeout(() => {
+      node.off('call:status', listener);
+      reject(new Error(`status not reached: ${JSON.stringify(statusCalls(node))}`));
+    }, timeoutMs);
+    const listener = (call: SpyCall): void => {
+      if (!predicate(call.args[0] ?? {})) return;
+      clearTimeout(timer);
+      node.off('call:status', listener);
+      resolve();
+    };
+    node.on('call:status', listener);
+  });
+}
+
+/** Resolves with the first error the node reports from now on (done(err) reaches node.error). */
+export function nextError(node: TestNode, timeoutMs = 10_000): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('no error reported')), timeoutMs);
+    node.once('call:error', (call: SpyCall) => {
+      clearTimeout(timer);
+      resolve(call.args[0]);
+    });
+  });
+}
+
+/** Resolves with the first message `node` receives from now on that satisfies `predicate`. */
+export function messageWhere<T>(
+  node: TestNode,
+  predicate: (msg: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      node.off('input', listener);
+      reject(new Error('no matching message'));
+    }, timeoutMs);
+    const listener = (msg: T): void => {
+      if (!predicate(msg)) return;
+      clearTimeout(timer);
+      node.off('input', listener);
+      resolve(msg);
+    };
+    node.on('input', listener);
+  });
 }

@@ -6,6 +6,7 @@ import {
   s3ClientConfig,
   sseParams,
 } from '../../lib/backup/s3-options';
+import { parseBackupNodeOptions } from '../../lib/backup/backup-options';
 
 describe('S3 options', () => {
   it('defaults to us-east-1, virtual-hosted URLs, no prefix and no encryption', () => {
@@ -95,5 +96,50 @@ describe('S3 options', () => {
       ServerSideEncryption: 'aws:kms',
       SSEKMSKeyId: 'k1',
     });
+  });
+});
+
+describe('backup node options', () => {
+  it('defaults to 2 uploads, retries from 2 s to 5 min, red after 3 failures, every stored recording, one message per recording', () => {
+    assert.deepEqual(parseBackupNodeOptions({}), {
+      backup: {
+        concurrency: 2,
+        backoff: { baseMs: 2000, maxMs: 300_000 },
+        backupAllStored: true,
+        failureThreshold: 3,
+      },
+      emit: 'recording',
+    });
+  });
+
+  it('reads the editor values given as text', () => {
+    const options = parseBackupNodeOptions({
+      concurrency: '4',
+      backupAll: false,
+      retryBaseSeconds: '0.5',
+      retryMaxSeconds: '60',
+      failureThreshold: '5',
+      emit: 'both',
+    });
+    assert.deepEqual(options.backup, {
+      concurrency: 4,
+      backoff: { baseMs: 500, maxMs: 60_000 },
+      backupAllStored: false,
+      failureThreshold: 5,
+    });
+    assert.equal(options.emit, 'both');
+  });
+
+  it('refuses out-of-range or fractional counts, a ceiling below the first delay and an unknown output mode', () => {
+    for (const raw of [
+      { concurrency: 0 },
+      { concurrency: 1.5 },
+      { concurrency: 'many' },
+      { failureThreshold: 0 },
+      { retryBaseSeconds: 10, retryMaxSeconds: 5 },
+      { emit: 'all' },
+    ]) {
+      assert.throws(() => parseBackupNodeOptions(raw), { key: 'errors.badOption' }, JSON.stringify(raw));
+    }
   });
 });

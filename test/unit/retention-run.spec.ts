@@ -109,9 +109,9 @@ describe('retention run on a real store', () => {
     });
     const paths: string[] = [];
     // 100 blocks of 1 KiB, 2 free: 10 % asks for 10 KiB free, so 8 KiB must go
-    const statfs: StatFs = async (path) => {
+    const statfs: StatFs = (path) => {
       paths.push(path);
-      return { bsize: 1024, blocks: 100, bavail: 2 };
+      return Promise.resolve({ bsize: 1024, blocks: 100, bavail: 2 });
     };
     const report = await new Retention({ store: temp.store, statfs }).run(
       policy({ minFree: { percent: 10 } }),
@@ -161,9 +161,9 @@ describe('retention run on a real store', () => {
     const deleted: string[] = [];
     const retention = new Retention({
       store: temp.store,
-      deleteOnCamera: async (_serial, fileName) => {
+      deleteOnCamera: (_serial, fileName) => {
         deleted.push(fileName);
-        return true;
+        return Promise.resolve(true);
       },
     });
     const report = await retention.run(policy({ maxAgeDays: 30, dryRun: true, deleteOnCamera: true }));
@@ -237,10 +237,10 @@ describe('retention run on a real store', () => {
     const calls: string[] = [];
     const retention = new Retention({
       store: temp.store,
-      deleteOnCamera: async (serial, fileName) => {
+      deleteOnCamera: (serial, fileName) => {
         calls.push(`${serial}/${fileName}`);
-        if (serial === 'PF-9') throw new CameraUnavailableError(serial);
-        return fileName !== 'b'; // b: the camera answers 404
+        if (serial === 'PF-9') return Promise.reject(new CameraUnavailableError(serial));
+        return Promise.resolve(fileName !== 'b'); // b: the camera answers 404
       },
     });
     const options = policy({ deleteOnCamera: true, requireBackup: true });
