@@ -353,6 +353,8 @@ export class Camera implements SimulatedCamera {
       socket.on('close', () => this.sockets.delete(socket));
     });
     this.server.on('clientError', (_error, socket) => socket.destroy());
+    // Listen errors reject start() / a restart; later server errors must not take the process down.
+    this.server.on('error', () => undefined);
     this.server.on('tlsClientError', () => undefined);
   }
 
