@@ -1,0 +1,287 @@
+/**
+ * Discovery of new recordings on one camera: the camera's SSE feed for speed, plus a `GET /api/events`
+ * reconciliation at an interval and after every (re)connect, for completeness (SSE may drop or be missing; the
+ * list is the truth). Every recording seen goes through the store's `INSERT OR IGNORE`; only a recording whose
+ * row was just created is announced, so the store's rows are the cursor: a restart, a redeploy or a second
+ * watcher never announces a recording twice and never skips one. Identity is (camera serial number, file name).
+ */
+import { EventEmitter } from 'node:events';
+import type { CameraApi, RejectedEntry, ValidCameraEvent } from '../camera/camera-api';
+import type { SystemInfo } from '../camera/types';
+import { errorText } from '../errors';
+import type { NewRecordingPayload } from './messages';
+import type { EventStore } from '../store/event-store';
+import type { WatchOptions } from './options';
+
+/** What the watcher needs of the event store (`EventStore` has it). */
+export type DiscoveryStore = Pick<EventStore, 'recordDiscovered' | 'upsertCamera'>;
+
+/** The camera as the watcher identified it. */
+export interface DiscoveredCamera {
+  serialNumber: string;
+  name: string;
+  /** The camera's IANA time zone (for trigger times without an offset). */
+  timezone: string | undefined;
+  baseUrl: string;
+  info: SystemInfo | undefined;
+}
+
+export type WatcherState =
+  /** Not identified yet (the camera did not answer). */
+  | 'connecting'
+  /** Identified; the SSE feed is connected. */
+  | 'live'
+  /** Identified; polling only (no SSE feed, SSE switched off, or the feed is down). */
+  | 'polling'
+  /** The last identification or reconciliation failed. */
+  | 'offline'
+  | 'stopped';
+
+export interface WatcherStatus {
+  state: WatcherState;
+  serialNumber: string | undefined;
+  /** Recordings announced since start. */
+  announced: number;
+  lastError: string | undefined;
+  /** When the list was last reconciled successfully (ISO). */
+  lastReconciled: string | undefined;
+}
+
+export interface WatcherEvents {
+  /** A recording seen for the first time by the store. */
+  recording: [NewRecordingPayload];
+  status: [WatcherStatus];
+  /** A failure worth reporting (the watcher carries on by itself). */
+  error: [Error];
+  /** A camera entry refused by the client (hostile or malformed). */
+  rejected: [RejectedEntry];
+  /** A reconciliation ended (successfully or not). */
+  reconciled: [{ ok: boolean; listed: number; announced: number }];
+}
+
+export interface WatcherDeps {
+  client: CameraApi;
+  store: DiscoveryStore;
+  options: WatchOptions;
+  /** The display name (node name) to use instead of the camera's own name. */
+  displayName?: () => string | undefined;
+}
+
+/** Watches one camera. `start()` begins; `stop()` ends (idempotent). */
+export class CameraWatcher extends EventEmitter<WatcherEvents> {
+  private camera: DiscoveredCamera | undefined;
+  /** File names the store already holds for the current serial (saves a write per listed recording). */
+  private known = new Set<string>();
+  private chain: Promise<void> = Promise.resolve();
+  private feed: { connected: boolean; close(): void } | undefined;
+  private sseUnsupported = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly abort = new AbortController();
+  private stopped = false;
+  private started = false;
+  private reconcilePending = false;
+  private current: WatcherStatus = {
+    state: 'connecting',
+    serialNumber: undefined,
+    announced: 0,
+    lastError: undefined,
+    lastReconciled: undefined,
+  };
+
+  constructor(private readonly deps: WatcherDeps) {
+    super();
+  }
+
+  get status(): WatcherStatus {
+    return this.current;
+  }
+
+  get serialNumber(): string | undefined {
+    return this.camera?.serialNumber;
+  }
+
+  /** Identifies the camera, opens the SSE feed and runs the first reconciliation. Idempotent. */
+  start(): void {
+    if (this.started || this.stopped) return;
+    this.started = true;
+    if (this.deps.options.useSse) this.openFeed();
+    this.requestReconcile(true);
+  }
+
+  /** Runs a reconciliation now (after the ones queued); resolves when it ended. */
+  reconcileNow(): Promise<void> {
+    this.requestReconcile(true);
+    return this.chain;
+  }
+
+  /** Resolves when every queued discovery and reconciliation has been processed. */
+  settled(): Promise<void> {
+    return this.chain;
+  }
+
+  /** Closes the feed, cancels the loop and waits for the work in progress (bounded). Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.stopped) {
+      this.stopped = true;
+      if (this.timer) clearTimeout(this.timer);
+      this.timer = undefined;
+      this.feed?.close();
+      this.feed = undefined;
+      this.abort.abort(new Error('watcher stopped'));
+      this.setState('stopped');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.chain, new Promise<void>((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
+  }
+
+  private openFeed(): void {
+    this.feed = this.deps.client.subscribeRecordings({
+      onRecording: (event) => {
+        this.enqueue(async () => {
+          await this.discover(event, 'sse');
+        });
+      },
+      onOpen: () => {
+        // Whatever happened while the feed was down is in the list: identify again (the camera behind the URL
+        // may have changed) and reconcile.
+        this.requestReconcile(true);
+        if (this.camera) this.setState('live');
+      },
+      onDisconnect: (error) => {
+        if (this.stopped) return;
+        if (error) this.current.lastError = errorText(error);
+        if (this.camera) this.setState('polling');
+      },
+      onUnsupported: () => {
+        this.sseUnsupported = true;
+        this.feed?.close();
+        this.feed = undefined;
+        if (this.camera) this.setState('polling');
+      },
+      onRejected: (entry) => this.emit('rejected', entry),
+    });
+  }
+
+  /** Queues one reconciliation (coalescing requests that arrive while one is queued). */
+  private requestReconcile(identify: boolean): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.reconcilePending) return;
+    this.reconcilePending = true;
+    this.enqueue(async () => {
+      this.reconcilePending = false;
+      let ok = false;
+      try {
+        if (identify || !this.camera) await this.identify();
+        await this.reconcile();
+        ok = true;
+      } catch (err) {
+        if (this.stopped) return;
+        this.current.lastError = errorText(err);
+        this.setState('offline');
+        this.emit('reconciled', { ok: false, listed: 0, announced: 0 });
+      } finally {
+        if (!this.stopped) {
+          this.schedule(ok ? this.deps.options.reconcileIntervalMs : this.deps.options.retryMs, !ok);
+        }
+      }
+    });
+  }
+
+  private schedule(delayMs: number, identify: boolean): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.requestReconcile(identify);
+    }, delayMs);
+  }
+
+  private enqueue(work: () => Promise<void>): void {
+    this.chain = this.chain.then(async () => {
+      if (this.stopped) return;
+      try {
+        await work();
+      } catch (err) {
+        if (!this.stopped) this.emit('error', err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  private async identify(): Promise<void> {
+    const info = await this.deps.client.getSystemInfo({ signal: this.abort.signal });
+    const serialNumber = info.serialNumber;
+    if (typeof serialNumber !== 'string' || serialNumber.trim() === '') {
+      throw new Error('the camera reported no serial number');
+    }
+    if (this.camera?.serialNumber !== serialNumber) this.known = new Set();
+    this.camera = {
+      serialNumber,
+      name: this.deps.displayName?.() || info.name || serialNumber,
+      timezone: info.timezone || undefined,
+      baseUrl: this.deps.client.baseUrl,
+      info,
+    };
+    this.current.serialNumber = serialNumber;
+    await this.deps.store.upsertCamera(serialNumber, {
+      name: this.camera.name,
+      baseUrl: this.camera.baseUrl,
+      timezone: this.camera.timezone ?? null,
+      info: { ...info },
+    });
+  }
+
+  private async reconcile(): Promise<void> {
+    const events = await this.deps.client.listEvents({
+      signal: this.abort.signal,
+      onRejected: (entry) => this.emit('rejected', entry),
+    });
+    let announced = 0;
+    // The list is newest first: record oldest first, so that announcements follow the trigger order.
+    for (let i = events.length - 1; i >= 0; i--) {
+      if (this.stopped) return;
+      if (await this.discover(events[i]!, 'list')) announced++;
+    }
+    this.current.lastReconciled = new Date().toISOString();
+    this.current.lastError = undefined;
+    this.setState(this.feed?.connected ? 'live' : 'polling');
+    this.emit('reconciled', { ok: true, listed: events.length, announced });
+  }
+
+  /** Records one recording; announces it when its row is new. Resolves true when announced. */
+  private async discover(event: ValidCameraEvent, source: 'sse' | 'list'): Promise<boolean> {
+    if (!this.camera) await this.identify();
+    const camera = this.camera!;
+    if (this.known.has(event.fileName)) return false;
+    const { isNew, event: row } = await this.deps.store.recordDiscovered(camera.serialNumber, event, {
+      timezone: camera.timezone,
+    });
+    this.known.add(event.fileName);
+    if (!isNew || this.stopped) return false;
+    this.current.announced++;
+    this.emit('recording', {
+      cameraSerial: camera.serialNumber,
+      cameraName: camera.name,
+      eventId: row.id,
+      fileName: event.fileName,
+      eventName: event.eventName,
+      triggeredAt: event.triggeredAt,
+      triggeredAtUtc: row.triggeredAtUtc,
+      playbackTime: event.playbackTime,
+      vidExt: event.vidExt,
+      thmbExt: event.thmbExt,
+      dir: event.dir,
+      source,
+    });
+    return true;
+  }
+
+  private setState(state: WatcherState): void {
+    if (this.stopped && state !== 'stopped') return;
+    const changed = this.current.state !== state;
+    this.current = { ...this.current, state };
+    if (changed || state === 'offline') this.emit('status', this.current);
+  }
+}

@@ -1,0 +1,185 @@
+import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import type { CameraApi } from '../../lib/camera/camera-api';
+import { Archiver, type ArchiverStats } from '../../lib/archive/fetcher';
+import {
+  RECORDING_TOPIC,
+  isArchiveRequest,
+  type NewRecordingPayload,
+  type StoredRecordingMessage,
+} from '../../lib/archive/messages';
+import { parseArchiveOptions, type ArchiveOptions, type RawArchiveConfig } from '../../lib/archive/options';
+import { InputError, errorText } from '../../lib/errors';
+import { isCameraConfigNode, type CameraConfigNode } from '../pfcam-camera/camera-node';
+import { isStoreHandle } from '../pfcam-store/store-handle';
+import { handleClose, handleInput } from '../shared/input';
+import { Status } from '../shared/status';
+
+/** The editor configuration of a `pfcam-archive` node. */
+export interface ArchiveNodeDef extends NodeDef, RawArchiveConfig {
+  /** Id of the `pfcam-store` config node. */
+  store: string;
+}
+
+/** Input: a `pfcam-watch` message (or any message whose payload names a recording of the store). */
+export type ArchiveInputMessage = NodeMessageInFlow & { payload: Partial<NewRecordingPayload> };
+/** Output: the stored recording. */
+export type ArchiveOutputMessage = StoredRecordingMessage;
+
+/** How long to wait for an unprobed camera's first answer when looking for a serial number (ms). */
+const PROBE_WAIT_MS = 10_000;
+
+export default function (RED: NodeAPI): void {
+  /** The camera config nodes of the running flows whose serial number is `serial` (probing unknown ones). */
+  async function findCamera(serial: string, signal: AbortSignal): Promise<CameraConfigNode | undefined> {
+    const cameras: CameraConfigNode[] = [];
+    RED.nodes.eachNode((def) => {
+      if (def.type !== 'pfcam-camera') return;
+      const n: unknown = RED.nodes.getNode(def.id);
+      if (isCameraConfigNode(n)) cameras.push(n);
+    });
+    const match = cameras.find((c) => c.serialNumber === serial);
+    if (match) return match;
+    const unknown = cameras.filter((c) => c.serialNumber === undefined);
+    if (unknown.length === 0 || signal.aborted) return undefined;
+    await Promise.race([
+      Promise.allSettled(unknown.map((c) => c.health.probeNow())),
+      new Promise((resolve) => {
+        const timer = setTimeout(resolve, PROBE_WAIT_MS);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve(undefined);
+        });
+      }),
+    ]);
+    return cameras.find((c) => c.serialNumber === serial);
+  }
+
+  function PfcamArchiveNode(this: Node, def: ArchiveNodeDef): void {
+    RED.nodes.createNode(this, def);
+    startArchive(this, def);
+  }
+
+  /** Everything after createNode: options, config nodes, the controller, input and close. */
+  function startArchive(node: Node, def: ArchiveNodeDef): void {
+    const status = new Status(node, RED);
+    const store = RED.nodes.getNode(def.store);
+
+    let options: ArchiveOptions | undefined;
+    let setupError: Error | undefined;
+    try {
+      options = parseArchiveOptions(def);
+    } catch (err) {
+      setupError = err instanceof Error ? err : new Error(String(err));
+    }
+
+    let closed = false;
+    let archiver: Archiver | undefined;
+    let statusTimer: NodeJS.Timeout | undefined;
+    let pendingStats: ArchiverStats | undefined;
+
+    const showStats = (s: ArchiverStats): void => {
+      if (closed) return;
+      if (s.queued > 0) {
+        status.text(
+          'blue',
+          'dot',
+          RED._('pfcam-archive.status.busy', {
+            active: s.active,
+            queued: s.queued - s.active,
+            stored: s.stored,
+          }),
+        );
+      } else {
+        status.text('green', 'dot', RED._('pfcam-archive.status.idle', { stored: s.stored }));
+      }
+    };
+    /** Status at most every 250 ms (a busy archive changes its figures many times a second). */
+    const throttledStats = (s: ArchiverStats): void => {
+      pendingStats = s;
+      if (statusTimer) return;
+      statusTimer = setTimeout(() => {
+        statusTimer = undefined;
+        if (pendingStats) showStats(pendingStats);
+      }, 250);
+    };
+
+    let ready: Promise<Archiver>;
+    if (setupError || !options) {
+      status.failed(setupError);
+      node.error(errorText(setupError));
+      ready = Promise.reject(setupError ?? new Error('invalid configuration'));
+    } else if (!isStoreHandle(store)) {
+      status.text('red', 'ring', RED._('pfcam-archive.status.noStore'));
+      ready = Promise.reject(new InputError(RED._('pfcam-archive.errors.noStore')));
+    } else {
+      const archiveOptions = options;
+      store.register(node);
+      status.connecting('status.connecting');
+      ready = store.ready().then((events) => {
+        if (closed) throw new Error('closed');
+        const a = new Archiver({
+          store: events,
+          options: archiveOptions,
+          // The pfcam-store node runs the store's recovery sweep when it opens the store.
+          storeRecovery: false,
+          resolveCamera: async (serial, signal): Promise<CameraApi | undefined> =>
+            (await findCamera(serial, signal))?.client,
+        });
+        a.on('stored', (payload) => {
+          const msg: ArchiveOutputMessage = { topic: RECORDING_TOPIC, payload };
+          node.send(msg);
+        });
+        a.on('failed', (f) => {
+          node.warn(
+            f.gone
+              ? RED._('pfcam-archive.errors.gone', { fileName: f.fileName, serial: f.cameraSerial })
+              : RED._('pfcam-archive.errors.fetch', {
+                  fileName: f.fileName,
+                  serial: f.cameraSerial,
+                  error: errorText(f.error),
+                }),
+          );
+        });
+        a.on('error', (err) => node.error(RED._('pfcam-archive.errors.recovery', { error: errorText(err) })));
+        a.on('progress', throttledStats);
+        archiver = a;
+        showStats(a.stats);
+        a.start();
+        return a;
+      });
+      ready.catch((err: unknown) => {
+        if (closed) return;
+        status.failed(err);
+        node.error(errorText(err));
+      });
+    }
+
+    ready.catch(() => undefined);
+
+    handleInput<ArchiveInputMessage>(node, status, async (msg, send) => {
+      const a = await ready;
+      if (!isArchiveRequest(msg.payload)) {
+        throw new InputError(RED._('pfcam-archive.errors.badRequest'), { key: 'errors.badInput' });
+      }
+      const { payload, delivered } = await a.archive(msg.payload);
+      if (delivered) return;
+      const out = msg as unknown as ArchiveOutputMessage;
+      out.topic = RECORDING_TOPIC;
+      out.payload = payload;
+      send(out);
+      showStats(a.stats);
+    });
+
+    handleClose(node, async () => {
+      closed = true;
+      if (statusTimer) clearTimeout(statusTimer);
+      statusTimer = undefined;
+      await archiver?.close();
+      archiver = undefined;
+      if (isStoreHandle(store)) store.deregister(node);
+      status.clear();
+    });
+  }
+
+  RED.nodes.registerType('pfcam-archive', PfcamArchiveNode);
+}
