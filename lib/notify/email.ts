@@ -4,6 +4,7 @@
  * read only from inside the media folder.
  */
 import { realpath, stat } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Transporter } from 'nodemailer';
@@ -96,7 +97,10 @@ export class EmailSender {
       requireTLS: options.security === 'starttls',
       ignoreTLS: options.security === 'none',
       auth: options.user !== '' ? { user: options.user, pass: options.password } : undefined,
-      tls: { rejectUnauthorized: options.tlsVerify, servername: options.host },
+      tls: {
+        rejectUnauthorized: options.tlsVerify,
+        ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
+      },
       connectionTimeout: options.timeoutMs,
       greetingTimeout: options.timeoutMs,
       socketTimeout: options.timeoutMs * 3,

@@ -119,16 +119,19 @@ export type Notification =
   | BackupFailingNotification
   | ClockDriftNotification;
 
-export const CAMERA_STATUS_STATES = ['online', 'offline', 'restarting', 'rebooted'] as const;
+export const CAMERA_STATUS_STATES = ['unknown', 'online', 'offline', 'restarting', 'rebooted'] as const;
 export type CameraStatusState = (typeof CAMERA_STATUS_STATES)[number];
 
 /** msg.payload of `pfcam/status` (the camera and status nodes). */
 export interface CameraStatusPayload {
-  camera: { serialNumber: string; name?: string };
+  /** `serialNumber` is null until the camera first answered; the URL then stands in for it. */
+  camera: { serialNumber: string | null; name?: string; url?: string };
   state: CameraStatusState;
   previous?: CameraStatusState | null;
+  /** The camera restarted (its uptime went down), with or without being seen offline. */
+  rebooted?: boolean;
   at: string;
-  uptime?: number;
+  uptime?: number | null;
 }
 
 /** msg.payload of `pfcam/recording` (the archive node): the stored event. */
@@ -231,8 +234,12 @@ function isoInstant(value: string, what: string): string {
 
 function cameraRef(v: unknown, what: string): CameraRef {
   if (!isRecord(v)) fail(`${what} must be an object { serialNumber, name }`);
-  const serialNumber = str(v, 'serialNumber', what);
   const name = optStr(v, 'name', what);
+  // A camera that never answered has no serial number yet: its URL (or name) identifies it meanwhile.
+  const serialNumber =
+    v.serialNumber === null || v.serialNumber === undefined
+      ? optStr(v, 'url', what) || name || fail(`${what}.serialNumber must be a non-empty string`)
+      : str(v, 'serialNumber', what);
   return { serialNumber, name: name && name.trim() !== '' ? name : serialNumber };
 }
 
@@ -295,19 +302,22 @@ function fromStatus(p: Record<string, unknown>): Mapped {
   }
   const at = isoInstant(str(p, 'at', what), `${what}.at`);
   const uptime = optNum(p, 'uptime', what);
+  if (p.rebooted !== undefined && typeof p.rebooted !== 'boolean') fail(`${what}.rebooted must be a boolean`);
   let kind: CameraStatusNotification['kind'];
-  if (state === 'offline') {
+  if (state === 'rebooted' || (p.rebooted === true && state === 'online')) {
+    kind = 'camera-rebooted';
+  } else if (state === 'offline') {
     if (previous === 'offline') return { notification: null, reason: 'still offline' };
     kind = 'camera-offline';
-  } else if (state === 'rebooted') {
-    kind = 'camera-rebooted';
   } else if (state === 'online') {
     if (previous !== 'offline' && previous !== 'restarting') {
       return { notification: null, reason: 'online, was not offline' };
     }
     kind = 'camera-online';
-  } else {
+  } else if (state === 'restarting') {
     return { notification: null, reason: 'restart requested; the camera reports when it is back' };
+  } else {
+    return { notification: null, reason: 'state not known yet' };
   }
   const n: CameraStatusNotification = {
     kind,

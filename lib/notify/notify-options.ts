@@ -185,8 +185,8 @@ export interface RawSmtpConfig {
 }
 
 export interface SmtpCredentials {
-  user?: string;
-  password?: string;
+  user?: unknown;
+  password?: unknown;
 }
 
 export function parseSmtpOptions(
@@ -247,7 +247,7 @@ export interface RawWebhookConfig {
 }
 
 export interface WebhookCredentials {
-  secret?: string;
+  secret?: unknown;
 }
 
 export function parseWebhookOptions(

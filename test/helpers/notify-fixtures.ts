@@ -116,4 +116,3 @@ export function offlineAt(atMs: number, serial = 'PF-1'): Notification {
     previous: 'online',
   };
 }
-

@@ -54,6 +54,38 @@ describe('toNotification', () => {
     assert.equal(toNotification(status('rebooted', 'restarting')).notification?.kind, 'camera-rebooted');
   });
 
+  it('reads the status node payload: rebooted flag, null uptime, a camera not identified yet', () => {
+    const rebooted = toNotification({
+      topic: 'pfcam/status',
+      payload: {
+        camera: { serialNumber: 'PF-001', name: 'Gate', url: 'http://10.0.0.5' },
+        state: 'online',
+        previous: 'restarting',
+        rebooted: true,
+        at: '2025-03-04T13:00:00Z',
+        uptime: 4,
+      },
+    });
+    assert.ok(rebooted.notification?.kind === 'camera-rebooted');
+    assert.equal(rebooted.notification.uptime, 4);
+    const unseen = toNotification({
+      topic: 'pfcam/status',
+      payload: {
+        camera: { serialNumber: null, name: 'Gate', url: 'http://10.0.0.5' },
+        state: 'offline',
+        previous: 'unknown',
+        rebooted: false,
+        at: '2025-03-04T13:00:00Z',
+        uptime: null,
+      },
+    });
+    assert.ok(unseen.notification?.kind === 'camera-offline');
+    assert.equal(unseen.notification.camera.serialNumber, 'http://10.0.0.5');
+    assert.equal(unseen.notification.uptime, undefined);
+    assert.equal(toNotification(status('online', 'online')).notification, null);
+    assert.equal(toNotification(status('unknown', null)).notification, null);
+  });
+
   it('tells nothing for a first online, a repeated offline or a requested restart', () => {
     assert.equal(toNotification(status('online', null)).notification, null);
     assert.equal(toNotification(status('offline', 'offline')).notification, null);
