@@ -161,6 +161,13 @@ export class Database {
     for (const migration of sorted) {
       if (migration.version <= current) continue;
       await this.transaction(async (tx) => {
+        // Another connection to the same file may have applied it meanwhile: BEGIN IMMEDIATE holds the write
+        // lock, so this check and the migration are atomic across processes.
+        const done = await tx.get('SELECT 1 FROM schema_migrations WHERE namespace = ? AND version = ?', [
+          namespace,
+          migration.version,
+        ]);
+        if (done) return;
         if (typeof migration.up === 'string') await tx.exec(migration.up);
         else await migration.up(this.inTransaction(tx));
         await tx.run('INSERT INTO schema_migrations (namespace, version, description) VALUES (?, ?, ?)', [

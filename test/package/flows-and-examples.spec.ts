@@ -48,6 +48,14 @@ describe('shipped flows and examples', function () {
     for (const type of Object.keys(pkg['node-red'].nodes)) assert.ok(types.has(type), `${type} is not registered`);
   });
 
+  it('notices a node that fails to start (the check below can fail)', async () => {
+    const log = await nodeRed.deploy([
+      { id: 't', type: 'tab', label: 'broken' },
+      { id: 'bad-cam', type: 'pfcam-camera', url: 'not a url' },
+    ]);
+    assert.match(log, /\[error\].*pfcam-camera/);
+  });
+
   const cases: [string, () => FlowNode[]][] = [
     ['the composed application flows (flows/)', () => composeFlows(join(root, 'flows'))],
     ...flowFiles('examples').map(

@@ -48,6 +48,21 @@ describe('Database', () => {
     assert.equal(await db.get("SELECT name FROM sqlite_master WHERE name = 'u'"), undefined);
   });
 
+  it('migrates once when two connections open the same new file at the same time', async () => {
+    const other = await Database.open(db.file);
+    try {
+      const migrations = [
+        { version: 1, description: 'create t', up: 'CREATE TABLE t (a INTEGER)' },
+        { version: 2, description: 'create u', up: 'CREATE TABLE u (a INTEGER)' },
+      ];
+      assert.deepEqual(await Promise.all([db.migrate('demo', migrations), other.migrate('demo', migrations)]), [2, 2]);
+      const rows = await db.all<{ version: number }>("SELECT version FROM schema_migrations WHERE namespace='demo'");
+      assert.deepEqual(rows.map((r) => r.version).sort(), [1, 2]);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('refuses a schema newer than the code knows', async () => {
     await db.migrate('demo', [
       { version: 1, description: 'one', up: 'CREATE TABLE t (a)' },
