@@ -15,3 +15,10 @@ export { validateSettingsChanges, diffSettings, stripSecrets } from './camera/se
 export type * from './camera/messages';
 export type * from './camera/messages-settings';
 export type * from './archive/messages';
+
+// The alerting: webhook signature check for receivers, the recipients table, notification and report shapes.
+export { signWebhook, verifyWebhookSignature } from './notify/webhook';
+export { RecipientStore, validateRecipient } from './notify/recipients';
+export type { Recipient, RecipientInput, RecipientChannel, QuietHours } from './notify/recipients';
+export type { Notification, NotificationKind } from './notify/notification';
+export type { DeliveryReport, DeliveryRecord, ToastMessage, WebhookBody } from './notify/dispatcher';

@@ -3,6 +3,7 @@
  * receiver for webhooks, and a mosquitto broker.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, connect, type AddressInfo } from 'node:net';
@@ -182,7 +183,8 @@ export class Mosquitto {
     const dir = await mkdtemp(join(tmpdir(), 'pfcam-mosquitto-'));
     const conf = join(dir, 'mosquitto.conf');
     await writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const bin = existsSync('/usr/sbin/mosquitto') ? '/usr/sbin/mosquitto' : 'mosquitto';
+    const child = spawn(bin, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
     const broker = new Mosquitto(child, dir, port);
