@@ -56,6 +56,15 @@ describe('shipped flows and examples', function () {
     assert.match(log, /\[error\].*pfcam-camera/);
   });
 
+  it('notices a flow that fails to start as a whole (the check below can fail)', async () => {
+    const log = await nodeRed.deploy([
+      { id: 't', type: 'tab', label: 'broken' },
+      { id: 'pfcam-camera', type: 'pfcam-camera', url: 'http://127.0.0.1:9' },
+      { id: 'status', type: 'pfcam-status', z: 't', scope: 'one', camera: 'pfcam-camera', wires: [] },
+    ]);
+    assert.match(log, /^\w*Error: /m);
+  });
+
   const cases: [string, () => FlowNode[]][] = [
     ['the composed application flows (flows/)', () => composeFlows(join(root, 'flows'))],
     ...flowFiles('examples').map(
@@ -70,7 +79,8 @@ describe('shipped flows and examples', function () {
       assert.deepEqual(unknown, [], `unknown node types in ${name}`);
       const log = await nodeRed.deploy(flows);
       assert.doesNotMatch(log, /Waiting for missing types/);
-      const errors = log.split('\n').filter((line) => /\[error\]/.test(line));
+      // Node errors are logged as [error]; a flow that fails to start as a whole prints a bare stack.
+      const errors = log.split('\n').filter((line) => /\[error\]|^\w*Error: /.test(line));
       assert.deepEqual(errors, [], `node errors while starting ${name}`);
     });
   }
