@@ -125,7 +125,7 @@ export interface CameraApi {
     options?: DownloadOptions,
   ): Promise<DownloadResult>;
   /**
-   * Pipes a recording's media into `target`, ended on success and destroyed on failure. After an interruption
+   * Pipes a recording's media into `target`, ended on success and destroyed (no error event) on failure. After an interruption
    * the transfer resumes with `Range` after the bytes already written (never rewritten).
    */
   downloadToStream(

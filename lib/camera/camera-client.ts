@@ -134,18 +134,21 @@ export function streamPath(url: CameraUrl): string {
 }
 
 export class CameraClient implements CameraApi {
-  readonly options: ResolvedClientOptions;
   private readonly transport: HttpTransport;
   private readonly feeds = new Set<SseRecordingFeed>();
   private closing: Promise<void> | undefined;
 
   constructor(options: CameraClientOptions) {
-    this.options = parseClientOptions(options);
-    this.transport = new HttpTransport(this.options);
+    this.transport = new HttpTransport(parseClientOptions(options));
+  }
+
+  /** The validated options, without the password. */
+  get options(): ResolvedClientOptions {
+    return this.transport.options;
   }
 
   get baseUrl(): string {
-    return this.options.baseUrl;
+    return this.transport.options.baseUrl;
   }
 
   // ---- plumbing --------------------------------------------------------------------------------------
@@ -314,7 +317,7 @@ export class CameraClient implements CameraApi {
 
   // ---- media -----------------------------------------------------------------------------------------
 
-  downloadToFile(
+  async downloadToFile(
     kind: MediaKind,
     event: MediaEvent,
     filePath: string,
@@ -323,7 +326,7 @@ export class CameraClient implements CameraApi {
     return downloadToFile(this.mediaRequest(kind, event, options), filePath);
   }
 
-  downloadToStream(
+  async downloadToStream(
     kind: MediaKind,
     event: MediaEvent,
     target: Writable,
@@ -332,7 +335,7 @@ export class CameraClient implements CameraApi {
     return downloadToStream(this.mediaRequest(kind, event, options), target);
   }
 
-  downloadToBuffer(
+  async downloadToBuffer(
     kind: MediaKind,
     event: MediaEvent,
     options: BufferDownloadOptions = {},

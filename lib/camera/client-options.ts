@@ -8,6 +8,10 @@ import { API_PREFIX } from './routes';
 import type { RecordingFeedOptions } from './camera-api';
 import type { RetryPolicy } from './retry';
 
+/**
+ * Timeouts. undici checks `headersMs` and `bodyMs` with a resolution of about one second (they are meant for
+ * tens of seconds); `requestMs` / a call's `timeoutMs` are exact.
+ */
 export interface ClientTimeouts {
   /** TCP (+ TLS) connect. */
   connectMs: number;

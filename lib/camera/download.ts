@@ -10,7 +10,7 @@
  *   removed otherwise (integrity, 4xx, unsupported).
  * - stream: the caller's Writable; bytes already written are never rewritten: a resume asks for the rest, and a
  *   camera that ignores Range has the already-written prefix skipped. The target is ended on success and
- *   destroyed with the error on failure.
+ *   destroyed (without an error event; the returned promise carries the error) on failure.
  * - buffer: bounded by `maxBytes`.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -145,7 +145,7 @@ export async function runDownload(req: MediaRequest, sink: DownloadSink): Promis
   };
 
   try {
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       const startBytes = sink.bytes;
       try {
         if (scope.signal.aborted) throw scope.abortError(details);
@@ -154,7 +154,7 @@ export async function runDownload(req: MediaRequest, sink: DownloadSink): Promis
         if (startBytes > 0) {
           headers.range = `bytes=${startBytes}-`;
           if (etag && !etag.startsWith('W/')) headers['if-range'] = etag;
-          if (attempt > 1) resumes += 1;
+          resumes += 1;
         }
         const res = await transport.send({
           routeKey: req.routeKey,
@@ -365,22 +365,30 @@ export class FileSink extends BaseSink {
   }
 
   writable(): Writable {
-    const write = async (data: Buffer): Promise<void> => {
-      let offset = 0;
-      while (offset < data.length) {
-        const { bytesWritten } = await this.fh.write(data, offset, data.length - offset);
-        offset += bytesWritten;
+    // every chunk in one writev call, each accounted only once it reached the file
+    const write = async (buffers: Buffer[]): Promise<void> => {
+      let pending = buffers;
+      while (pending.length > 0) {
+        const { bytesWritten } = await this.fh.writev(pending);
+        let left = bytesWritten;
+        const rest: Buffer[] = [];
+        for (const buf of pending) {
+          if (left >= buf.length) {
+            left -= buf.length;
+            this.accept(buf);
+          } else if (left > 0) {
+            this.accept(buf.subarray(0, left));
+            rest.push(buf.subarray(left));
+            left = 0;
+          } else rest.push(buf);
+        }
+        pending = rest;
       }
-      this.accept(data);
     };
     return new Writable({
-      highWaterMark: 1 << 20,
+      highWaterMark: 256 * 1024,
       writev: (chunks, cb) => {
-        const data =
-          chunks.length === 1
-            ? (chunks[0]!.chunk as Buffer)
-            : Buffer.concat(chunks.map((c) => c.chunk as Buffer));
-        write(data).then(
+        write(chunks.map((c) => c.chunk as Buffer)).then(
           () => cb(),
           (err: unknown) => cb(this.fail(err)),
         );
@@ -534,7 +542,8 @@ export async function downloadToStream(req: MediaRequest, target: Writable): Pro
     await sink.end();
     return result;
   } catch (err) {
-    if (!target.destroyed) target.destroy(err instanceof Error ? err : new Error(String(err)));
+    // no error event on the target (a listener-less target would crash the process): the promise carries it
+    if (!target.destroyed) target.destroy();
     throw err;
   }
 }

@@ -266,7 +266,13 @@ export class HttpTransport {
   private auth: 'basic' | DigestSession | undefined;
   private readonly closeController = new AbortController();
 
-  constructor(readonly options: ResolvedClientOptions) {
+  /** The options without the password (kept apart, out of reach of inspection and serialisation). */
+  readonly options: ResolvedClientOptions;
+  readonly #password: string | undefined;
+
+  constructor(options: ResolvedClientOptions) {
+    this.options = Object.freeze({ ...options, password: undefined });
+    this.#password = options.password;
     this.pool = new Pool(options.origin, this.dispatcherOptions(options.maxConnections));
   }
 
@@ -316,7 +322,8 @@ export class HttpTransport {
   }
 
   private authorization(method: string, uri: string): string | undefined {
-    const { username, password } = this.options;
+    const { username } = this.options;
+    const password = this.#password;
     if (username === undefined || this.auth === undefined) return undefined;
     if (this.auth === 'basic') return basicAuthorization(username, password ?? '');
     return this.auth.authorize(method, uri, username, password ?? '');
