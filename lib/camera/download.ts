@@ -147,6 +147,7 @@ export async function runDownload(req: MediaRequest, sink: DownloadSink): Promis
   try {
     for (;;) {
       const startBytes = sink.bytes;
+      let res: TransportResponse | undefined;
       try {
         if (scope.signal.aborted) throw scope.abortError(details);
         if (total !== undefined && sink.bytes === total) break;
@@ -156,7 +157,7 @@ export async function runDownload(req: MediaRequest, sink: DownloadSink): Promis
           if (etag && !etag.startsWith('W/')) headers['if-range'] = etag;
           resumes += 1;
         }
-        const res = await transport.send({
+        res = await transport.send({
           routeKey: req.routeKey,
           route: req.route,
           path: req.path,
@@ -173,7 +174,7 @@ export async function runDownload(req: MediaRequest, sink: DownloadSink): Promis
             total = range.total;
             break;
           }
-          check(sink.canRestart, 'the camera refused to resume the transfer');
+          check(startBytes > 0 && sink.canRestart, 'the camera refused the range of the transfer');
           await sink.restart();
           continue;
         }
@@ -181,7 +182,7 @@ export async function runDownload(req: MediaRequest, sink: DownloadSink): Promis
           const range = parseContentRange(res.headers['content-range']);
           if (!range || range.start !== startBytes) {
             await discard(res.body);
-            check(sink.canRestart, 'the camera resumed at another offset');
+            check(startBytes > 0 && sink.canRestart, 'the camera resumed at another offset');
             await sink.restart();
             continue;
           }
@@ -263,6 +264,7 @@ export async function runDownload(req: MediaRequest, sink: DownloadSink): Promis
           );
         break;
       } catch (e) {
+        if (res && !res.body.destroyed) res.body.destroy();
         if (sink.failure !== undefined)
           throw sink.failure instanceof Error ? sink.failure : new Error('the download target failed');
         const err = scope.signal.aborted

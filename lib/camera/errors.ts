@@ -196,5 +196,6 @@ export const CAMERA_ERROR_KEYS = [
   'errors.clientClosed',
   'errors.badInput',
   'errors.unsafeFileName',
+  'errors.downloadInProgress',
   'errors.clientOptions',
 ] as const;
