@@ -90,7 +90,9 @@ export function operationError(err: unknown, camera: CameraHandle, context: Fail
   if (err instanceof InputError) return err;
   const key = err instanceof PfcamError ? err.key : 'errors.failed';
   const params = err instanceof PfcamError ? err.params : {};
-  if (context.notFound !== undefined && httpStatusOf(err) === 404 && key !== 'errors.unsupported') {
+  // A 404 where the caller knows what it means (an unknown recording) is "not found", also on an [A] route
+  // that the client would otherwise report as an unsupported feature.
+  if (context.notFound !== undefined && httpStatusOf(err) === 404) {
     return new PfcamError('errors.notFound', `Camera "${name}": ${context.notFound}`, { cause: err, params });
   }
   if (

@@ -160,13 +160,9 @@ export default function (RED: NodeAPI): void {
         case 'stop': {
           const eventName = readEventName(await evaluateProperty(evaluate, opts.eventName, 'Event name'));
           status.busy('status.stopping');
-          await runCameraCall(
-            camera,
-            {
-              action: `stop the event '${eventName}'`,
-              notFound: `no active event is named '${eventName}' (list the active events to see their names)`,
-            },
-            () => camera.client.stopActiveEvent(eventName, { signal }),
+          // An event that is no longer active counts as stopped (the camera answers 404: nothing to do).
+          await runCameraCall(camera, { action: `stop the event '${eventName}'` }, () =>
+            camera.client.stopActiveEvent(eventName, { signal }),
           );
           out.payload = { eventName, stopped: true };
           status.ok('status.stopped');

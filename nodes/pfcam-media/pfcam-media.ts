@@ -122,7 +122,9 @@ export default function (RED: NodeAPI): void {
       const notFound =
         operation === 'snapshot'
           ? `the stream '${opts.stream}' has no snapshot (404): choose another stream`
-          : `it has no recording '${recording?.fileName ?? ''}' (404): check the file name (list the recordings with a pfcam-events node)`;
+          : operation === 'thumbnail'
+            ? `it has no thumbnail for the recording '${recording?.fileName ?? ''}' (404): check the file name (list the recordings with a pfcam-events node); a camera without thumbnails answers the same`
+            : `it has no recording '${recording?.fileName ?? ''}' (404): check the file name (list the recordings with a pfcam-events node)`;
       status.busy('status.fetching');
 
       let data: Buffer | undefined;
