@@ -1137,8 +1137,9 @@ export class EventStore {
   // ---------------------------------------------------------------- recovery and stats
 
   /**
-   * Start-up sweep: removes `.part` files that no pending recording (new, fetching, failed) may resume, and sets
-   * stored recordings whose video file is missing back to `new`, to be fetched again.
+   * Start-up sweep: removes `.part` files that no pending recording (new, fetching, failed) may resume, and
+   * (unless `verifyStored` is false) sets stored recordings whose video file is missing back to `new`, to be
+   * fetched again (see `verifyStoredFiles`). Run the sweep before any download starts.
    */
   async recover(options: { verifyStored?: boolean } = {}): Promise<RecoveryReport> {
     const keep = new Set<string>();
@@ -1152,32 +1153,40 @@ export class EventStore {
       },
     );
     const removedTemp = await this.media.sweepTemp(keep);
+    const resetMissing = options.verifyStored === false ? [] : await this.verifyStoredFiles();
+    return { removedTemp, resetMissing };
+  }
+
+  /**
+   * Checks that every stored recording's video is on disk with its recorded size; those that are not are set back
+   * to `new`, to be fetched again. Walks the table in batches (safe while other work goes on); `signal` stops it
+   * between batches. Resolves with the ids reset.
+   */
+  async verifyStoredFiles(options: { signal?: AbortSignal } = {}): Promise<number[]> {
     const resetMissing: number[] = [];
-    if (options.verifyStored !== false) {
-      let lastId = 0;
-      for (;;) {
-        const batch = await this.db.all<{ id: number; video_path: string | null; video_size: number | null }>(
-          `SELECT id, video_path, video_size FROM events
-           WHERE state = 'stored' AND retired_at IS NULL AND id > ? ORDER BY id LIMIT 500`,
-          [lastId],
-        );
-        if (batch.length === 0) break;
-        lastId = batch[batch.length - 1]!.id;
-        for (const r of batch) {
-          const size = r.video_path ? await this.media.fileSize(r.video_path) : undefined;
-          if (size === undefined || (r.video_size !== null && size !== r.video_size)) resetMissing.push(r.id);
-        }
-      }
-      for (const id of resetMissing) {
-        await this.db.run(
+    let lastId = 0;
+    for (;;) {
+      if (options.signal?.aborted) break;
+      const batch = await this.db.all<{ id: number; video_path: string | null; video_size: number | null }>(
+        `SELECT id, video_path, video_size FROM events
+         WHERE state = 'stored' AND retired_at IS NULL AND id > ? ORDER BY id LIMIT 500`,
+        [lastId],
+      );
+      if (batch.length === 0) break;
+      lastId = batch[batch.length - 1]!.id;
+      for (const r of batch) {
+        const size = r.video_path ? await this.media.fileSize(r.video_path) : undefined;
+        if (size !== undefined && (r.video_size === null || size === r.video_size)) continue;
+        const res = await this.db.run(
           `UPDATE events SET state = 'new', stored_at = NULL, video_size = NULL, video_sha256 = NULL,
              thumb_size = NULL, thumb_sha256 = NULL, last_error = 'file missing at start-up'
-           WHERE id = ? AND state = 'stored'`,
-          [id],
+           WHERE id = ? AND state = 'stored' AND retired_at IS NULL`,
+          [r.id],
         );
+        if (res.changes === 1) resetMissing.push(r.id);
       }
     }
-    return { removedTemp, resetMissing };
+    return resetMissing;
   }
 
   /** Counts by state, outbox counts and bytes stored. */

@@ -18,7 +18,7 @@ import {
   type EventRow,
   type EventState,
 } from './event-store';
-import { isValidTimeZone, localParts, toUtcIso } from './zoned-time';
+import { isValidTimeZone, toUtcIso, zoneOffsetMs } from './zoned-time';
 import { InputError } from '../errors';
 
 export type SortField = 'time' | 'size' | 'camera';
@@ -244,7 +244,23 @@ function decodeCursor(text: string, sort: SortField): Cursor {
   throw bad('query.cursor is not a cursor of this query (sort changed?)', 'cursor');
 }
 
-/** The WHERE clause (without the word) and its parameters for a checked query. `e` = events, `c` = cameras. */
+/** Below this many matches a name search goes through the trigram index; above, an ordered scan is quicker. */
+const RARE_NAME_MATCHES = 1000;
+
+function ftsPhrase(text: string): string {
+  return `"${text.replace(/"/g, '""')}"`;
+}
+
+/** Whether fewer than RARE_NAME_MATCHES recordings' names contain `text` (stops counting there: cheap). */
+async function isRareName(db: Database, text: string): Promise<boolean> {
+  const row = await db.get<{ n: number }>(
+    'SELECT count(*) AS n FROM (SELECT rowid FROM events_name_fts WHERE events_name_fts MATCH ? LIMIT ?)',
+    [ftsPhrase(text), RARE_NAME_MATCHES],
+  );
+  return (row?.n ?? 0) < RARE_NAME_MATCHES;
+}
+
+/** The WHERE clause (without the word) and its parameters for a checked query; it names only `e` (events). */
 export async function buildWhere(
   db: Database,
   q: EventQuery,
@@ -278,10 +294,13 @@ export async function buildWhere(
     if (q.nameMatch === 'exact') {
       where.push('e.event_name = ? COLLATE NOCASE');
       params.push(q.name);
-    } else if ([...q.name].length >= 3) {
-      where.push('e.id IN (SELECT rowid FROM events_name_fts WHERE events_name_fts MATCH ?)');
-      params.push(`"${q.name.replace(/"/g, '""')}"`);
     } else {
+      // Substring, case-insensitive for ASCII letters (LIKE). When few names match, the trigram index finds the
+      // candidates at once; for common text a scan in the query's order fills a page within a few rows.
+      if ([...q.name].length >= 3 && (await isRareName(db, q.name))) {
+        where.push('e.id IN (SELECT rowid FROM events_name_fts WHERE events_name_fts MATCH ?)');
+        params.push(ftsPhrase(q.name));
+      }
       where.push("e.event_name LIKE ? ESCAPE '\\'");
       params.push(`%${q.name.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`);
     }
@@ -378,7 +397,7 @@ export async function countEvents(db: Database, q: EventQuery): Promise<number> 
   const where = await buildWhere(db, q);
   if (where.empty) return 0;
   const row = await db.get<{ n: number }>(
-    `SELECT count(*) AS n FROM events e JOIN cameras c ON c.id = e.camera_id WHERE ${where.sql}`,
+    `SELECT count(*) AS n FROM events e WHERE ${where.sql}`,
     where.params,
   );
   return row?.n ?? 0;
@@ -463,6 +482,28 @@ export interface StorageUse {
 }
 
 const pad = (n: number, w = 2): string => String(n).padStart(w, '0');
+const DAY_MS = 86_400_000;
+
+/**
+ * Labels UTC instants with their local day or hour in `zone`. The zone's offset is looked up once per UTC day
+ * (twice, at both ends: equal means no change that day) and per instant only on days when it changes, since
+ * asking Intl for every quarter hour of a long range is slow.
+ */
+function localLabeler(zone: string, bucket: Bucket): (utcMs: number) => string {
+  const perDay = new Map<number, number | null>();
+  return (utcMs) => {
+    const day = Math.floor(utcMs / DAY_MS);
+    let offset = perDay.get(day);
+    if (offset === undefined) {
+      const start = zoneOffsetMs(day * DAY_MS, zone);
+      offset = start === zoneOffsetMs((day + 1) * DAY_MS - 1000, zone) ? start : null;
+      perDay.set(day, offset);
+    }
+    const local = new Date(utcMs + (offset ?? zoneOffsetMs(utcMs, zone)));
+    const date = `${pad(local.getUTCFullYear(), 4)}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}`;
+    return bucket === 'hour' ? `${date}T${pad(local.getUTCHours())}` : date;
+  };
+}
 
 /**
  * Recordings per hour or day in `timeZone` (an IANA name, default UTC), over the query's filters. Buckets with no
@@ -480,31 +521,56 @@ export async function timeBuckets(
   const where = await buildWhere(db, q);
   if (where.empty) return [];
   const utc = zone === 'UTC' || zone === 'Etc/UTC';
-  // In UTC the database groups by the final label; elsewhere it groups by UTC quarter hour (every zone offset is a
-  // multiple of 15 minutes) and the quarters are folded into local buckets here.
+  // In UTC the database groups by the final label. Elsewhere it groups by UTC hour when the zone's offset is a
+  // whole number of hours over the whole range, else by UTC quarter hour (every offset is a multiple of 15
+  // minutes), and the groups are folded into local buckets here.
+  const quarters = !utc && !(await wholeHourOffsets(db, q, zone));
   const key = utc
     ? bucket === 'day'
       ? 'substr(e.triggered_at_utc, 1, 10)'
       : 'substr(e.triggered_at_utc, 1, 13)'
-    : "substr(e.triggered_at_utc, 1, 14) || printf('%02d', (CAST(substr(e.triggered_at_utc, 15, 2) AS INTEGER) / 15) * 15)";
+    : quarters
+      ? "substr(e.triggered_at_utc, 1, 14) || printf('%02d', (CAST(substr(e.triggered_at_utc, 15, 2) AS INTEGER) / 15) * 15)"
+      : 'substr(e.triggered_at_utc, 1, 13)';
   const rows = await db.all<{ k: string; n: number; b: number }>(
     `SELECT ${key} AS k, count(*) AS n,
        coalesce(sum(coalesce(e.video_size, 0) + coalesce(e.thumb_size, 0)), 0) AS b
-     FROM events e JOIN cameras c ON c.id = e.camera_id WHERE ${where.sql} GROUP BY k ORDER BY k`,
+     FROM events e WHERE ${where.sql} GROUP BY k ORDER BY k`,
     where.params,
   );
   if (utc) return rows.map((r) => ({ bucket: r.k, count: r.n, bytes: r.b }));
   const folded = new Map<string, TimeBucket>();
+  const label = localLabeler(zone, bucket);
   for (const r of rows) {
-    const p = localParts(Date.parse(`${r.k}:00Z`), zone);
-    const label = `${pad(p.year, 4)}-${pad(p.month)}-${pad(p.day)}${bucket === 'hour' ? `T${pad(p.hour)}` : ''}`;
-    const entry = folded.get(label);
+    const key = label(Date.parse(r.k.length === 13 ? `${r.k}:00:00Z` : `${r.k}:00Z`));
+    const entry = folded.get(key);
     if (entry) {
       entry.count += r.n;
       entry.bytes += r.b;
-    } else folded.set(label, { bucket: label, count: r.n, bytes: r.b });
+    } else folded.set(key, { bucket: key, count: r.n, bytes: r.b });
   }
   return [...folded.values()].sort((a, b) => (a.bucket < b.bucket ? -1 : a.bucket > b.bucket ? 1 : 0));
+}
+
+/** Whether `zone` is a whole number of hours off UTC on every day of the query's range (or of the data). */
+async function wholeHourOffsets(db: Database, q: EventQuery, zone: string): Promise<boolean> {
+  let from = q.from;
+  let to = q.to;
+  if (!from || !to) {
+    const span = await db.get<{ lo: string | null; hi: string | null }>(
+      'SELECT min(triggered_at_utc) AS lo, max(triggered_at_utc) AS hi FROM events',
+    );
+    from ??= span?.lo ?? undefined;
+    to ??= span?.hi ?? undefined;
+  }
+  if (!from || !to) return true;
+  const first = Math.floor(Date.parse(from) / DAY_MS);
+  const last = Math.floor(Date.parse(to) / DAY_MS);
+  if (last - first > 3700) return false;
+  for (let day = first; day <= last + 1; day++) {
+    if (zoneOffsetMs(day * DAY_MS, zone) % 3_600_000 !== 0) return false;
+  }
+  return true;
 }
 
 /** Per camera: recordings, bytes, flagged, unviewed, first and last trigger times, over the query's filters. */

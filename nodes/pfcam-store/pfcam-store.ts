@@ -31,25 +31,37 @@ export default function (RED: NodeAPI): void {
 
     let config: StoreConfig | undefined;
     let opening: Promise<EventStore>;
+    /** Stops the background check of stored files on close. */
+    const verifying = new AbortController();
+    let verified: Promise<void> = Promise.resolve();
     try {
       config = parseStoreConfig(def, { userDir: settings.userDir, pfcam: settings.pfcam });
       const cfg = config;
       opening = EventStore.open({ databaseFile: cfg.databaseFile, mediaDir: cfg.mediaDir }).then(
         async (store) => {
-          if (cfg.recoverOnStart) {
-            try {
-              const report = await store.recover({ verifyStored: cfg.verifyFiles });
-              if (report.removedTemp.length > 0 || report.resetMissing.length > 0) {
-                node.log(
-                  RED._('pfcam-store.log.recovered', {
-                    temp: report.removedTemp.length,
-                    missing: report.resetMissing.length,
-                  }),
-                );
-              }
-            } catch (err) {
-              node.warn(RED._('pfcam-store.log.recoverFailed', { error: errorText(err) }));
+          if (!cfg.recoverOnStart) return store;
+          // The temp sweep must end before any download starts: users get the store after it.
+          try {
+            const report = await store.recover({ verifyStored: false });
+            if (report.removedTemp.length > 0) {
+              node.log(RED._('pfcam-store.log.removedTemp', { count: report.removedTemp.length }));
             }
+          } catch (err) {
+            node.warn(RED._('pfcam-store.log.recoverFailed', { error: errorText(err) }));
+          }
+          // Checking every stored file takes a while on a big archive: it runs alongside.
+          if (cfg.verifyFiles) {
+            verified = store.verifyStoredFiles({ signal: verifying.signal }).then(
+              (reset) => {
+                if (reset.length > 0)
+                  node.warn(RED._('pfcam-store.log.missingFiles', { count: reset.length }));
+              },
+              (err: unknown) => {
+                if (!verifying.signal.aborted) {
+                  node.warn(RED._('pfcam-store.log.recoverFailed', { error: errorText(err) }));
+                }
+              },
+            );
           }
           return store;
         },
@@ -86,7 +98,9 @@ export default function (RED: NodeAPI): void {
       if (closed) return;
       closed = true;
       users.clear();
+      verifying.abort();
       const store = await opening.catch(() => undefined);
+      await verified;
       await store?.close();
     });
   }

@@ -146,7 +146,7 @@ describe('pfcam-query node', () => {
     assert.ok(Buffer.isBuffer(msg.payload));
     assert.equal(msg.contentType, 'text/csv; charset=utf-8');
     assert.match(msg.filename ?? '', /^pfcam-events-.*\.csv$/);
-    const text = (msg.payload).toString('utf8');
+    const text = msg.payload.toString('utf8');
     assert.equal(text.split('\r\n').length, 5);
     assert.ok(text.includes(",'=evil(),"));
     const json = await send({ format: 'json' });

@@ -139,6 +139,35 @@ describe('pfcam-store config node', () => {
     await assert.rejects(stat(orphan), { code: 'ENOENT' });
   });
 
+  it('queues a stored recording whose video went missing to be fetched again, checking alongside the start', async () => {
+    const seeded = await EventStore.open({
+      databaseFile: join(dir, 'db', 'a.sqlite'),
+      mediaDir: join(dir, 'media'),
+    });
+    const { event } = await seeded.recordDiscovered('SN1', {
+      fileName: 'lost',
+      eventName: null,
+      triggeredAt: '2024-05-01T00:00:00Z',
+      vidExt: '.mp4',
+      thmbExt: '.jpg',
+      playbackTime: 5,
+      age: 1,
+      dir: 'unnamed',
+    });
+    const stored = await seeded.fetchMedia(event.id, async (t) => ({
+      video: await seeded.media.writeAtomic(t.videoPath, 'v'),
+    }));
+    await rm(seeded.media.resolve(stored!.videoPath!));
+    await seeded.close();
+
+    await helper.load([storeNode, storeUserNode], flow());
+    const storeTestNode = helper.getNode('store');
+    const warned = new Promise<{ args: unknown[] }>((resolve) => storeTestNode.once('call:warn', resolve));
+    const store = await (storeTestNode as unknown as StoreHandle).ready();
+    assert.equal((await warned).args[0], 'pfcam-store.log.missingFiles');
+    assert.equal((await store.get(event.id))?.state, 'new');
+  });
+
   it('shows a red status on its users when the store cannot be opened', async () => {
     const file = join(dir, 'not-a-folder');
     await writeFile(file, 'x');

@@ -101,6 +101,50 @@ describe('event queries', () => {
     assert.equal((await q({})).events.length, 15);
   });
 
+  it('finds a name shared by thousands of recordings as exactly as a rare one', async () => {
+    const g = await openFixture();
+    try {
+      const cameraId = await g.store.upsertCamera('SN');
+      await g.store.db.run(
+        `WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 1499)
+         INSERT INTO events (camera_id, file_name, event_name, triggered_at, triggered_at_utc, vid_ext, thmb_ext)
+         SELECT ?, 'r' || i, CASE WHEN i % 500 = 7 THEN 'Rare Thing' ELSE 'Forklift ' || (i % 3) END, 'raw',
+                strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i * 60, 'unixepoch'), '.mp4', '.jpg' FROM n`,
+        [cameraId],
+      );
+      // 1497 matches: past the index threshold, found by a scan in time order
+      const common = await queryEvents(
+        g.store.db,
+        validateQuery({ name: 'forKLIFT', limit: 3, count: true }),
+      );
+      assert.deepEqual(
+        common.events.map((e) => e.fileName),
+        ['r1499', 'r1498', 'r1497'],
+      );
+      assert.equal(common.total, 1497);
+      // 499 matches (i % 3 = 2, less r1007): through the index
+      const fewer = await queryEvents(
+        g.store.db,
+        validateQuery({ name: 'forKLIFT 2', limit: 3, count: true }),
+      );
+      assert.deepEqual(
+        fewer.events.map((e) => e.fileName),
+        ['r1499', 'r1496', 'r1493'],
+      );
+      assert.equal(fewer.total, 499);
+      const rare = await queryEvents(
+        g.store.db,
+        validateQuery({ name: 'rare thing', count: true, order: 'asc' }),
+      );
+      assert.deepEqual(
+        rare.events.map((e) => e.fileName),
+        ['r7', 'r507', 'r1007'],
+      );
+    } finally {
+      await g.cleanup();
+    }
+  });
+
   it('filters named and unnamed recordings', async () => {
     assert.equal((await q({ named: false })).events.length, 4);
     assert.equal((await q({ named: true })).events.length, 11);
@@ -243,6 +287,32 @@ describe('event queries', () => {
       await assert.rejects(timeBuckets(f.store.db, {}, { timeZone: 'Mars/Base' }), {
         key: 'errors.badQuery',
       });
+    });
+
+    it('labels local hours across a DST change in a whole-hour zone', async () => {
+      const g = await openFixture();
+      try {
+        for (const [name, t] of [
+          ['a', '2024-03-31T00:30:00Z'],
+          ['b', '2024-03-31T01:30:00Z'],
+          ['c', '2024-10-27T00:15:00Z'],
+          ['d', '2024-10-27T01:15:00Z'],
+        ] as const) {
+          await g.store.recordDiscovered('SN', cameraEvent(name, { triggeredAt: t }));
+        }
+        const hours = await timeBuckets(g.store.db, {}, { bucket: 'hour', timeZone: 'Europe/Zurich' });
+        // 01:30 CET, 03:30 CEST; then 02:15 CEST and 02:15 CET fall in the same local hour
+        assert.deepEqual(
+          hours.map((h) => [h.bucket, h.count]),
+          [
+            ['2024-03-31T01', 1],
+            ['2024-03-31T03', 1],
+            ['2024-10-27T02', 2],
+          ],
+        );
+      } finally {
+        await g.cleanup();
+      }
     });
 
     it('sums per camera and storage use', async () => {
