@@ -133,7 +133,9 @@ export class S3Backup {
   private readonly meter = new ThroughputMeter();
   private readonly listeners = new Set<BackupListener>();
   private readonly inFlight = new Map<number, Promise<void>>();
-  private readonly idleWaiters: (() => void)[] = [];
+  /** Callers of whenIdle, with the drain epoch they wait for (a pass that began before it does not count). */
+  private readonly idleWaiters: { epoch: number; resolve: () => void }[] = [];
+  private epoch = 0;
   private abort = new AbortController();
   private running = false;
   private pumping = false;
@@ -280,9 +282,12 @@ export class S3Backup {
    * that failed again wait for their next attempt). Starts the drain if needed.
    */
   async drainNow(): Promise<BackupStats> {
+    // uploads already under way finish first, so that their outcome does not count as this retry's
+    await Promise.allSettled([...this.inFlight.values()]);
     this.pausedUntil = 0;
     await this.queries.makeDue(this.now());
     if (this.options.backupAllStored) await this.enqueueStored();
+    this.epoch += 1; // a pass already under way saw the rows before they were made due
     const idle = this.whenIdle();
     if (!this.running) this.start();
     else this.wake();
@@ -292,7 +297,7 @@ export class S3Backup {
 
   /** Resolves when nothing is in flight and nothing is due (rows waiting for a later retry do not count). */
   whenIdle(): Promise<void> {
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    return new Promise((resolve) => this.idleWaiters.push({ epoch: this.epoch, resolve }));
   }
 
   async stats(): Promise<BackupStats> {
@@ -335,6 +340,7 @@ export class S3Backup {
       return;
     }
     this.pumping = true;
+    const epoch = this.epoch;
     try {
       do {
         this.pumpAgain = false;
@@ -359,7 +365,7 @@ export class S3Backup {
         }
         if (started > 0) this.pumpAgain = true;
       } while (this.pumpAgain && this.running);
-      await this.scheduleNext();
+      await this.scheduleNext(epoch);
     } catch (err) {
       this.deps.onLoopError?.(err);
       if (this.running) {
@@ -368,18 +374,23 @@ export class S3Backup {
       }
     } finally {
       this.pumping = false;
+      // woken while finishing (after the loop's last check): go round once more
+      if (this.pumpAgain && this.running) {
+        this.pumpAgain = false;
+        this.wake();
+      }
     }
   }
 
   /** Sets the timer for the next due row (or the end of the pause), and tells idle waiters. */
-  private async scheduleNext(): Promise<void> {
+  private async scheduleNext(epoch: number): Promise<void> {
     if (!this.running) return;
     const now = this.now();
     let at = await this.queries.nextDueAt();
     if (at !== undefined && this.pausedUntil > at) at = this.pausedUntil;
     if (this.inFlight.size === 0 && (at === undefined || at > now)) {
       await this.publishStats();
-      this.resolveIdle();
+      this.resolveIdle(epoch);
     }
     if (at !== undefined && this.inFlight.size < this.options.concurrency) {
       clearTimeout(this.timer);
@@ -390,8 +401,14 @@ export class S3Backup {
     }
   }
 
-  private resolveIdle(): void {
-    for (const resolve of this.idleWaiters.splice(0)) resolve();
+  /** Resolves the idle waiters of `epoch` and before (all of them without an epoch: on stop). */
+  private resolveIdle(epoch = Number.POSITIVE_INFINITY): void {
+    for (let i = this.idleWaiters.length - 1; i >= 0; i--) {
+      const waiter = this.idleWaiters[i]!;
+      if (waiter.epoch > epoch) continue;
+      this.idleWaiters.splice(i, 1);
+      waiter.resolve();
+    }
   }
 
   private async renewLeases(): Promise<void> {

@@ -145,6 +145,8 @@ export function s3ClientConfig(options: S3Options, credentials: S3Credentials | 
     ...(keys === undefined ? {} : { credentials: keys }),
     // the SDK's own retries stay short: the backup's outbox retries with its own, persistent backoff
     maxAttempts: 2,
+    // a dead connection fails the attempt instead of holding an upload slot forever
+    requestHandler: { connectionTimeout: 10_000, requestTimeout: 60_000, throwOnRequestTimeout: true },
   };
 }
 

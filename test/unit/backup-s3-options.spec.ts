@@ -75,7 +75,7 @@ describe('S3 options', () => {
     assert.throws(() => parseS3Credentials({ accessKeyId: 'AK' }), { key: 'errors.s3Credentials' });
   });
 
-  it('builds the client configuration with the endpoint, path style and keys', () => {
+  it('builds the client configuration with the endpoint, path style, keys and request timeouts', () => {
     const options = parseS3Options({
       bucket: 'archive',
       endpoint: 'http://127.0.0.1:4566',
@@ -86,6 +86,12 @@ describe('S3 options', () => {
     assert.equal(config.forcePathStyle, true);
     assert.deepEqual(config.credentials, { accessKeyId: 'AK', secretAccessKey: 'SK' });
     assert.equal('credentials' in s3ClientConfig(parseS3Options({ bucket: 'archive' }), undefined), false);
+    // a dead connection must fail the attempt (the outbox retries), not hold an upload slot forever
+    assert.deepEqual(config.requestHandler, {
+      connectionTimeout: 10_000,
+      requestTimeout: 60_000,
+      throwOnRequestTimeout: true,
+    });
   });
 
   it('turns the encryption choice into the object parameters', () => {
