@@ -9,7 +9,7 @@
  */
 import { EventEmitter } from 'node:events';
 import type { CameraApi, MediaKind } from '../camera/camera-api';
-import { CameraError, CameraHttpError } from '../camera/errors';
+import { CameraError, CameraHttpError, CameraTimeoutError } from '../camera/errors';
 import { PfcamError, errorText } from '../errors';
 import type { EventRecord, EventStore, FetchResult } from '../store/event-store';
 import { FetchQueue, QueueClosedError } from './fetch-queue';
@@ -340,9 +340,9 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
           vidExt: target.event.vidExt,
           thmbExt: target.event.thmbExt,
         };
-        const video = await camera.downloadToFile('video', media, target.videoFile, { signal });
+        const video = await this.download(camera, 'video', media, target.videoFile, signal);
         const thumbnail = options.fetchThumbnail
-          ? await this.thumbnail(camera, 'thumbnail', media, target.thumbFile, signal)
+          ? await this.thumbnail(camera, media, target.thumbFile, signal)
           : null;
         return { video: { bytes: video.bytes, sha256: video.sha256 }, thumbnail };
       });
@@ -374,17 +374,50 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
   /** The thumbnail, or null when the camera has none for this recording (404). */
   private async thumbnail(
     client: CameraApi,
-    kind: MediaKind,
     media: { fileName: string; vidExt: string; thmbExt: string },
     file: string,
     signal: AbortSignal,
   ): Promise<{ bytes: number; sha256: string } | null> {
     try {
-      const result = await client.downloadToFile(kind, media, file, { signal });
+      const result = await this.download(client, 'thumbnail', media, file, signal);
       return { bytes: result.bytes, sha256: result.sha256 };
     } catch (err) {
       if (isGone(err)) return null;
       throw err;
+    }
+  }
+
+  /**
+   * One file through the client (`.part`, Range resume, length + SHA-256, fsync, rename), abandoned when nothing
+   * arrives for `stallTimeoutMs` (a stalled link otherwise holds a download slot of the camera for minutes): the
+   * part stays for the next attempt to resume.
+   */
+  private async download(
+    client: CameraApi,
+    kind: MediaKind,
+    media: { fileName: string; vidExt: string; thmbExt: string },
+    file: string,
+    signal: AbortSignal,
+  ): Promise<{ bytes: number; sha256: string }> {
+    const stallMs = this.deps.options.stallTimeoutMs;
+    const abort = new AbortController();
+    const stalled = new CameraTimeoutError('body', stallMs, { method: 'GET', path: media.fileName });
+    const onAbort = (): void => abort.abort(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    let timer: NodeJS.Timeout | undefined;
+    const arm = (): void => {
+      clearTimeout(timer);
+      timer = setTimeout(() => abort.abort(stalled), stallMs);
+    };
+    arm();
+    try {
+      return await client.downloadToFile(kind, media, file, { signal: abort.signal, onProgress: arm });
+    } catch (err) {
+      if (abort.signal.reason === stalled) throw stalled;
+      throw err;
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
     }
   }
 

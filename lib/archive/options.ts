@@ -26,6 +26,8 @@ export interface ArchiveOptions {
   readonly maxAttempts: number;
   /** Fetch the recordings left pending by a previous run (crash, restart, redeploy) at start. */
   readonly recoverOnStart: boolean;
+  /** A download that receives nothing for this long is abandoned (its part kept) and tried again later (ms). */
+  readonly stallTimeoutMs: number;
 }
 
 export interface RawWatchConfig {
@@ -40,6 +42,7 @@ export interface RawArchiveConfig {
   retryInterval?: unknown;
   maxAttempts?: unknown;
   recoverOnStart?: unknown;
+  stallTimeout?: unknown;
 }
 
 function flag(value: unknown, fallback: boolean): boolean {
@@ -80,7 +83,10 @@ export function parseWatchOptions(raw: RawWatchConfig): WatchOptions {
   });
 }
 
-/** `pfcam-archive`: 4 downloads at once, 2 per camera, thumbnails on, retry every 30 s, never give up. */
+/**
+ * `pfcam-archive`: 4 downloads at once, 2 per camera, thumbnails on, retry every 30 s, never give up, a download
+ * silent for 60 s abandoned.
+ */
 export function parseArchiveOptions(raw: RawArchiveConfig): ArchiveOptions {
   const concurrency = numberIn('concurrency', raw.concurrency, 4, 1, 64, true);
   const perCamera = numberIn('perCamera', raw.perCamera, 2, 1, 16, true);
@@ -91,5 +97,6 @@ export function parseArchiveOptions(raw: RawArchiveConfig): ArchiveOptions {
     retryIntervalMs: Math.round(numberIn('retryInterval', raw.retryInterval, 30, 0.05, 86_400, false) * 1000),
     maxAttempts: numberIn('maxAttempts', raw.maxAttempts, 0, 0, 1_000_000, true),
     recoverOnStart: flag(raw.recoverOnStart, true),
+    stallTimeoutMs: Math.round(numberIn('stallTimeout', raw.stallTimeout, 60, 0.1, 86_400, false) * 1000),
   });
 }

@@ -5,7 +5,7 @@ import { mkdir, mkdtemp, readdir, readFile, rename, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import type { CameraApi, DownloadOptions, DownloadResult, MediaKind } from '../../lib/camera/camera-api';
-import { CameraHttpError, CameraOfflineError } from '../../lib/camera/errors';
+import { CameraHttpError, CameraOfflineError, CameraTimeoutError } from '../../lib/camera/errors';
 import type { CameraEvent } from '../../lib/camera/types';
 import { Archiver, RecordingGoneError } from '../../lib/archive/fetcher';
 import type { StoredRecordingPayload } from '../../lib/archive/messages';
@@ -37,13 +37,18 @@ class FakeMedia {
         kind: MediaKind,
         event: Pick<CameraEvent, 'fileName' | 'vidExt' | 'thmbExt'>,
         filePath: string,
-        _options?: DownloadOptions,
+        options?: DownloadOptions,
       ): Promise<DownloadResult> => {
         this.downloads.push(`${event.fileName}:${kind}`);
         this.active++;
         this.maxActive = Math.max(this.maxActive, this.active);
         try {
-          await this.hold;
+          await new Promise<void>((resolve, reject) => {
+            const signal = options?.signal;
+            if (signal?.aborted) return reject(new Error('aborted'));
+            signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
+            void Promise.resolve(this.hold).then(resolve);
+          });
           if (this.failNext > 0) {
             this.failNext--;
             throw new CameraOfflineError('ECONNRESET');
@@ -282,6 +287,18 @@ describe('archive fetcher', () => {
       (err: unknown) => err instanceof PfcamError && err.key === 'errors.noCameraForSerial',
     );
     assert.equal((await store.get(id))!.state, 'new');
+  });
+
+  it('abandons a download that receives nothing for the stall limit, and leaves the row to retry', async () => {
+    const id = await discover('S-1', 'rec-1');
+    media.hold = new Promise(() => undefined);
+    await assert.rejects(
+      archiver({ stallTimeout: 0.1 }).archive({ eventId: id }),
+      (err: unknown) => err instanceof CameraTimeoutError && err.key === 'errors.cameraTimeout',
+    );
+    const row = await store.get(id);
+    assert.equal(row!.state, 'failed');
+    assert.match(row!.lastError ?? '', /^errors\.cameraTimeout/);
   });
 
   it('refuses a recording the store does not have', async () => {

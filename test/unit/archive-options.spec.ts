@@ -40,7 +40,7 @@ describe('archive options', () => {
   });
 
   describe('parseArchiveOptions', () => {
-    it('defaults to 4 downloads, 2 per camera, thumbnails, 30 s retries, no attempt limit, recovery on', () => {
+    it('defaults to 4 downloads, 2 per camera, thumbnails, 30 s retries, no attempt limit, recovery on, 60 s stall limit', () => {
       assert.deepEqual(
         { ...parseArchiveOptions({}) },
         {
@@ -50,6 +50,7 @@ describe('archive options', () => {
           retryIntervalMs: 30_000,
           maxAttempts: 0,
           recoverOnStart: true,
+          stallTimeoutMs: 60_000,
         },
       );
     });
