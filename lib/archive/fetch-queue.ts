@@ -3,6 +3,7 @@
  * (one camera: its link is slow, two parallel downloads already fill it). Jobs with the same id share one run
  * (a recording asked for twice while queued or running is fetched once). First in, first out within the bounds.
  */
+import { setMaxListeners } from 'node:events';
 
 export interface FetchQueueOptions {
   /** Jobs running at once over all keys (>= 1). */
@@ -39,6 +40,8 @@ export class FetchQueue<T> {
   constructor(private readonly options: FetchQueueOptions) {
     if (!(options.overall >= 1) || !(options.perKey >= 1))
       throw new RangeError('concurrency bounds must be >= 1');
+    // Every running job listens to the one signal.
+    setMaxListeners(0, this.abort.signal);
   }
 
   /** Jobs queued or running. */

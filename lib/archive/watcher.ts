@@ -72,6 +72,8 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
   private camera: DiscoveredCamera | undefined;
   /** File names the store already holds for the current serial (saves a write per listed recording). */
   private known = new Set<string>();
+  /** Entries already reported as refused. */
+  private readonly refused = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
   private feed: { connected: boolean; close(): void } | undefined;
   private sseUnsupported = false;
@@ -159,7 +161,7 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
         this.feed = undefined;
         if (this.camera) this.setState('polling');
       },
-      onRejected: (entry) => this.emit('rejected', entry),
+      onRejected: (entry) => this.reject(entry),
     });
   }
 
@@ -236,7 +238,7 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
   private async reconcile(): Promise<void> {
     const events = await this.deps.client.listEvents({
       signal: this.abort.signal,
-      onRejected: (entry) => this.emit('rejected', entry),
+      onRejected: (entry) => this.reject(entry),
     });
     let announced = 0;
     // The list is newest first: record oldest first, so that announcements follow the trigger order.
@@ -276,6 +278,15 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
       source,
     });
     return true;
+  }
+
+  /** Reports a refused entry once (the camera lists it again at every reconciliation). */
+  private reject(entry: RejectedEntry): void {
+    const key = `${entry.reason}\0${JSON.stringify((entry.raw as { fileName?: unknown } | null)?.fileName ?? entry.raw)}`;
+    if (this.refused.has(key)) return;
+    if (this.refused.size >= 10_000) this.refused.clear();
+    this.refused.add(key);
+    this.emit('rejected', entry);
   }
 
   private setState(state: WatcherState): void {

@@ -264,7 +264,12 @@ export async function runDownload(req: MediaRequest, sink: DownloadSink): Promis
           );
         break;
       } catch (e) {
-        if (res && !res.body.destroyed) res.body.destroy();
+        if (res && !res.body.destroyed) {
+          // Destroying an undici body emits an 'error' (AbortError); with no listener left (the pipeline has
+          // ended) that error would be uncaught and end the process.
+          res.body.on('error', () => undefined);
+          res.body.destroy();
+        }
         if (sink.failure !== undefined)
           throw sink.failure instanceof Error ? sink.failure : new Error('the download target failed');
         const err = scope.signal.aborted
