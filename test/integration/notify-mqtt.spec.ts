@@ -114,9 +114,15 @@ describe('Alerts tab publishes to MQTT (real mosquitto)', function () {
 
   it('runs the whole tab: one recording reaches MQTT and the notify node, which feeds the toast', async () => {
     dir = await mkdtemp(join(tmpdir(), 'pfcam-alerts-tab-'));
-    const flow = alertsFlow().map((n): FlowNode => {
-      if (n.type === 'pfcam-store')
-        return { ...n, databaseFile: join(dir!, 'db.sqlite'), mediaDir: join(dir!, 'media') };
+    // The archive's store config node is shared with the Ingest tab, which defines it.
+    const store: FlowNode = {
+      id: 'store-main',
+      type: 'pfcam-store',
+      name: 'Archive',
+      databaseFile: join(dir, 'db.sqlite'),
+      mediaDir: join(dir, 'media'),
+    };
+    const flow = [store, ...alertsFlow()].map((n): FlowNode => {
       // The dashboard's toast and the debug node are stood in for by helper nodes with the same ids.
       if (n.type === 'ui_toast' || n.type === 'debug')
         return { id: n.id, type: 'helper', z: n.z, x: 0, y: 0 };
