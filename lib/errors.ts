@@ -20,7 +20,10 @@ export class PfcamError extends Error {
 
 /** Bad input from a message or a node's configuration: the user must change something. */
 export class InputError extends PfcamError {
-  constructor(message: string, options?: { key?: string; params?: Readonly<Record<string, string | number>> }) {
+  constructor(
+    message: string,
+    options?: { key?: string; params?: Readonly<Record<string, string | number>> },
+  ) {
     super(options?.key ?? 'errors.badInput', message, options);
   }
 }

@@ -46,7 +46,8 @@ const declared = pkg['node-red'].nodes;
 const problems = [];
 for (const [type, file] of Object.entries(declared)) {
   if (!fs.existsSync(path.join(root, file))) problems.push(`${type}: ${file} was not built`);
-  else if (!fs.existsSync(path.join(root, file.replace(/\.js$/, '.html')))) problems.push(`${type}: no editor .html`);
+  else if (!fs.existsSync(path.join(root, file.replace(/\.js$/, '.html'))))
+    problems.push(`${type}: no editor .html`);
 }
 for (const dir of fs.existsSync(path.join(root, 'nodes')) ? fs.readdirSync(path.join(root, 'nodes')) : []) {
   if (fs.existsSync(path.join(root, 'nodes', dir, `${dir}.ts`)) && !(dir in declared)) {

@@ -43,7 +43,9 @@ function installFlows() {
     fs.writeFileSync(flowsFile, shipped);
     fs.writeFileSync(stampFile, shipped);
   } else if (lastShipped !== shipped) {
-    console.log('pfcam: keeping your deployed flows; PFCAM_RESET_FLOWS=1 npm start replaces them with the shipped ones');
+    console.log(
+      'pfcam: keeping your deployed flows; PFCAM_RESET_FLOWS=1 npm start replaces them with the shipped ones',
+    );
   }
 }
 
@@ -62,7 +64,8 @@ async function main() {
       recordings: 3,
       restartMs: 5_000,
     });
-    for (const camera of cameras) console.log(`pfcam: simulated camera ${camera.serialNumber} at ${camera.url}`);
+    for (const camera of cameras)
+      console.log(`pfcam: simulated camera ${camera.serialNumber} at ${camera.url}`);
   }
 
   const child = spawn(
@@ -76,7 +79,8 @@ async function main() {
   child.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
     if (String(chunk).includes('Server now running')) {
-      const host = process.env.PFCAM_HOST && process.env.PFCAM_HOST !== '0.0.0.0' ? process.env.PFCAM_HOST : '127.0.0.1';
+      const host =
+        process.env.PFCAM_HOST && process.env.PFCAM_HOST !== '0.0.0.0' ? process.env.PFCAM_HOST : '127.0.0.1';
       console.log(`\npfcam: editor    http://${host}:${port}/`);
       console.log(`pfcam: dashboard http://${host}:${port}/ui\n`);
     }

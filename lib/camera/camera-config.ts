@@ -86,7 +86,10 @@ function optionalText(raw: unknown): string | undefined {
 }
 
 /** Turns the config node's raw settings and credentials into a checked CameraConfig. */
-export function parseCameraConfig(raw: RawCameraConfig, credentials: RawCameraCredentials = {}): CameraConfig {
+export function parseCameraConfig(
+  raw: RawCameraConfig,
+  credentials: RawCameraCredentials = {},
+): CameraConfig {
   const baseUrl = normaliseCameraUrl(raw.url);
   const probeSeconds = numberIn(
     raw.probeInterval,
@@ -95,14 +98,23 @@ export function parseCameraConfig(raw: RawCameraConfig, credentials: RawCameraCr
     86_400,
     'the health probe interval (seconds)',
   );
-  const timeoutSeconds = numberIn(raw.timeout, CAMERA_CONFIG_DEFAULTS.timeoutSeconds, 1, 3600, 'the timeout (seconds)');
+  const timeoutSeconds = numberIn(
+    raw.timeout,
+    CAMERA_CONFIG_DEFAULTS.timeoutSeconds,
+    1,
+    3600,
+    'the timeout (seconds)',
+  );
   const connections = Math.round(
     numberIn(raw.connections, CAMERA_CONFIG_DEFAULTS.connections, 1, 16, 'the number of connections'),
   );
   const username = optionalText(credentials.username);
   const password = optionalText(credentials.password);
   if (password !== undefined && username === undefined) {
-    throw new InputError('a camera password is set without a user name', { key: 'errors.badOption', params: { option: 'username' } });
+    throw new InputError('a camera password is set without a user name', {
+      key: 'errors.badOption',
+      params: { option: 'username' },
+    });
   }
   const ca = typeof raw.ca === 'string' && raw.ca.trim() !== '' ? raw.ca.trim() : undefined;
   if (ca !== undefined && !ca.includes('-----BEGIN CERTIFICATE-----')) {

@@ -187,7 +187,10 @@ export class CameraHealth extends EventEmitter<{ change: [HealthChange] }> {
   private async runProbe(): Promise<HealthSnapshot> {
     const abort = new AbortController();
     this.abort = abort;
-    const timeout = setTimeout(() => abort.abort(new Error('probe timed out')), Math.max(1000, this.options.intervalMs));
+    const timeout = setTimeout(
+      () => abort.abort(new Error('probe timed out')),
+      Math.max(1000, this.options.intervalMs),
+    );
     try {
       const info = await this.probe(abort.signal);
       this.onSuccess(info);

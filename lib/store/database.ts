@@ -58,7 +58,9 @@ export class Database {
   static async open(file: string, options: { busyTimeoutMs?: number } = {}): Promise<Database> {
     if (file !== ':memory:') await mkdir(dirname(file), { recursive: true });
     const raw = await new Promise<sqlite3.Database>((resolve, reject) => {
-      const db = new sqlite3.Database(file, (err) => (err ? reject(toDatabaseError(err, 'open')) : resolve(db)));
+      const db = new sqlite3.Database(file, (err) =>
+        err ? reject(toDatabaseError(err, 'open')) : resolve(db),
+      );
     });
     const database = new Database(raw, file);
     raw.configure('busyTimeout', options.busyTimeoutMs ?? 5000);

@@ -7,7 +7,12 @@ import {
   type RawCameraConfig,
   type RawCameraCredentials,
 } from '../../lib/camera/camera-config';
-import { CameraHealth, type CameraState, type HealthChange, type HealthSnapshot } from '../../lib/camera/camera-health';
+import {
+  CameraHealth,
+  type CameraState,
+  type HealthChange,
+  type HealthSnapshot,
+} from '../../lib/camera/camera-health';
 import { WriteLock } from '../../lib/camera/write-lock';
 import { errorText } from '../../lib/errors';
 import { handleClose } from '../shared/input';
@@ -79,7 +84,10 @@ export default function (RED: NodeAPI): void {
             error: change.snapshot.lastError ?? '',
           }),
         );
-      } else if (change.state === 'online' && (change.previous === 'offline' || change.previous === 'restarting')) {
+      } else if (
+        change.state === 'online' &&
+        (change.previous === 'offline' || change.previous === 'restarting')
+      ) {
         node.log(RED._('pfcam-camera.log.online', { camera: node.displayName }));
       }
       for (const [, user] of users) {

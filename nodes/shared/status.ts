@@ -5,7 +5,11 @@ import { PfcamError } from '../../lib/errors';
 const COMMON = '@pfcam/node-red-pfcam/pfcam-camera:common.';
 
 /** Translates a key of the shared catalog (`status.online`, `errors.badInput`). */
-export function commonText(RED: NodeAPI, key: string, params?: Readonly<Record<string, string | number>>): string {
+export function commonText(
+  RED: NodeAPI,
+  key: string,
+  params?: Readonly<Record<string, string | number>>,
+): string {
   return RED._(COMMON + key, params as Record<string, string>);
 }
 

@@ -97,7 +97,11 @@ export class NodeRedProcess {
       };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`Node-RED did not log ${String(pattern)} within ${timeoutMs} ms:\n${this.output.slice(from).slice(-2000)}`));
+        reject(
+          new Error(
+            `Node-RED did not log ${String(pattern)} within ${timeoutMs} ms:\n${this.output.slice(from).slice(-2000)}`,
+          ),
+        );
       }, timeoutMs);
       const cleanup = (): void => {
         clearTimeout(timer);
@@ -113,7 +117,11 @@ export class NodeRedProcess {
     const from = this.output.length;
     const res = await fetch(`${this.url}/flows`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'Node-RED-Deployment-Type': 'full', 'Node-RED-API-Version': 'v1' },
+      headers: {
+        'content-type': 'application/json',
+        'Node-RED-Deployment-Type': 'full',
+        'Node-RED-API-Version': 'v1',
+      },
       body: JSON.stringify(flows),
     });
     if (!res.ok) throw new Error(`deploy failed: ${res.status} ${await res.text()}`);
@@ -155,7 +163,13 @@ export class NodeRedProcess {
     const from = this.output.length;
     const child = spawn(
       process.execPath,
-      [require.resolve('node-red/red.js'), '--settings', join(this.userDir, 'settings.js'), '--userDir', this.userDir],
+      [
+        require.resolve('node-red/red.js'),
+        '--settings',
+        join(this.userDir, 'settings.js'),
+        '--userDir',
+        this.userDir,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;

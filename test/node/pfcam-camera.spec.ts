@@ -9,7 +9,10 @@ import { helper } from '../helpers/node-red';
 
 /** A user node for the test: registers with the camera like every pfcam node does. */
 function probeUserNode(RED: import('node-red').NodeAPI): void {
-  function TestUser(this: Node & { changes: HealthChange[] }, def: { camera: string } & import('node-red').NodeDef) {
+  function TestUser(
+    this: Node & { changes: HealthChange[] },
+    def: { camera: string } & import('node-red').NodeDef,
+  ) {
     RED.nodes.createNode(this, def);
     const camera = RED.nodes.getNode(def.camera);
     this.changes = [];
@@ -21,7 +24,11 @@ function probeUserNode(RED: import('node-red').NodeAPI): void {
   RED.nodes.registerType('test-camera-user', TestUser);
 }
 
-function waitForState(camera: CameraConfigNode, state: CameraState, timeoutMs: number): Promise<HealthChange> {
+function waitForState(
+  camera: CameraConfigNode,
+  state: CameraState,
+  timeoutMs: number,
+): Promise<HealthChange> {
   return new Promise((resolve, reject) => {
     if (camera.health.state === state) {
       resolve({ state, previous: state, rebooted: false, at: '', snapshot: camera.health.snapshot });
@@ -66,7 +73,11 @@ describe('pfcam-camera config node', function () {
     assert.equal(camera.serialNumber, sim.serialNumber);
     assert.equal(camera.displayName, 'Gate');
     const statusCalls = (user.status as unknown as { args: { fill?: string; text?: string }[][] }).args;
-    assert.deepEqual(statusCalls.at(-1)?.[0], { fill: 'green', shape: 'dot', text: '@pfcam/node-red-pfcam/pfcam-camera:common.status.online' });
+    assert.deepEqual(statusCalls.at(-1)?.[0], {
+      fill: 'green',
+      shape: 'dot',
+      text: '@pfcam/node-red-pfcam/pfcam-camera:common.status.online',
+    });
   });
 
   it('goes online -> restarting -> online around a settings write, and tells of the reboot', async () => {

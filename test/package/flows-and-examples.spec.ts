@@ -45,7 +45,8 @@ describe('shipped flows and examples', function () {
     const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
       'node-red': { nodes: Record<string, string> };
     };
-    for (const type of Object.keys(pkg['node-red'].nodes)) assert.ok(types.has(type), `${type} is not registered`);
+    for (const type of Object.keys(pkg['node-red'].nodes))
+      assert.ok(types.has(type), `${type} is not registered`);
   });
 
   it('notices a node that fails to start (the check below can fail)', async () => {
@@ -67,15 +68,18 @@ describe('shipped flows and examples', function () {
 
   const cases: [string, () => FlowNode[]][] = [
     ['the composed application flows (flows/)', () => composeFlows(join(root, 'flows'))],
-    ...flowFiles('examples').map(
-      (file): [string, () => FlowNode[]] => [file, () => JSON.parse(readFileSync(join(root, file), 'utf8')) as FlowNode[]],
-    ),
+    ...flowFiles('examples').map((file): [string, () => FlowNode[]] => [
+      file,
+      () => JSON.parse(readFileSync(join(root, file), 'utf8')) as FlowNode[],
+    ]),
   ];
 
   for (const [name, load] of cases) {
     it(`starts ${name} with no unknown type and no node error`, async () => {
       const flows = load();
-      const unknown = [...new Set(flows.map((n) => n.type))].filter((t) => !STRUCTURAL.has(t) && !types.has(t));
+      const unknown = [...new Set(flows.map((n) => n.type))].filter(
+        (t) => !STRUCTURAL.has(t) && !types.has(t),
+      );
       assert.deepEqual(unknown, [], `unknown node types in ${name}`);
       const log = await nodeRed.deploy(flows);
       assert.doesNotMatch(log, /Waiting for missing types/);

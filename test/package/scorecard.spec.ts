@@ -56,7 +56,10 @@ describe('package scorecard', () => {
     const examples = readdirSync(join(root, 'examples')).filter((f) => f.endsWith('.json'));
     assert.ok(examples.length >= nodeTypes.length / 2, `only ${examples.length} examples`);
     for (const file of examples) {
-      const flow = JSON.parse(readFileSync(join(root, 'examples', file), 'utf8')) as { type: string; z?: string }[];
+      const flow = JSON.parse(readFileSync(join(root, 'examples', file), 'utf8')) as {
+        type: string;
+        z?: string;
+      }[];
       assert.ok(Array.isArray(flow), `${file} is not a flow`);
       assert.ok(
         flow.some((n) => nodeTypes.includes(n.type)),
@@ -75,7 +78,9 @@ describe('package scorecard', () => {
       assert.ok(existsSync(join(dir, `${type}.html`)), `${type}: no ${type}.html`);
       const help = readFileSync(join(dir, 'locales', 'en-US', `${type}.html`), 'utf8');
       assert.match(help, new RegExp(`data-help-name="${type}"`), `${type}: no help`);
-      const catalog = JSON.parse(readFileSync(join(dir, 'locales', 'en-US', `${type}.json`), 'utf8')) as object;
+      const catalog = JSON.parse(
+        readFileSync(join(dir, 'locales', 'en-US', `${type}.json`), 'utf8'),
+      ) as object;
       assert.ok(type in catalog, `${type}: the catalog has no "${type}" section`);
     }
   });

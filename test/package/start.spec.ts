@@ -11,7 +11,12 @@ import { freePort } from '../helpers/node-red-process';
 
 const root = join(__dirname, '..', '..');
 
-function waitForOutput(child: ChildProcess, pattern: RegExp, output: { text: string }, timeoutMs: number): Promise<void> {
+function waitForOutput(
+  child: ChildProcess,
+  pattern: RegExp,
+  output: { text: string },
+  timeoutMs: number,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       child.stdout?.off('data', check);
@@ -54,7 +59,9 @@ describe('npm start', function () {
     await waitForOutput(child, /dashboard http:\/\/127\.0\.0\.1:\d+\/ui/, output, 60_000);
 
     assert.match(output.text, /simulated camera PFC4-[\d-]+ at http:\/\/127\.0\.0\.1:8081/);
-    const system = (await (await fetch('http://127.0.0.1:8081/api/system')).json()) as { serialNumber: string };
+    const system = (await (await fetch('http://127.0.0.1:8081/api/system')).json()) as {
+      serialNumber: string;
+    };
     assert.match(system.serialNumber, /^PFC4-/);
     const editor = await fetch(`http://127.0.0.1:${port}/`);
     assert.equal(editor.status, 200);
@@ -62,7 +69,9 @@ describe('npm start', function () {
     assert.equal(dashboard.status, 200);
 
     // The data stays in PFCAM_DATA, with the shipped flows and a credential key readable by the owner only.
-    const flows = JSON.parse(readFileSync(join(dataDir, 'node-red', 'flows.json'), 'utf8')) as { type: string }[];
+    const flows = JSON.parse(readFileSync(join(dataDir, 'node-red', 'flows.json'), 'utf8')) as {
+      type: string;
+    }[];
     assert.ok(flows.some((n) => n.type === 'pfcam-camera'));
     assert.ok(existsSync(join(dataDir, 'credential-secret')));
 

@@ -46,10 +46,16 @@ describe('camera config', () => {
   });
 
   it('refuses out-of-range numbers, a password without a user and a CA that is not PEM', () => {
-    assert.throws(() => parseCameraConfig({ url: 'http://a', probeInterval: 'often' }), { key: 'errors.badOption' });
+    assert.throws(() => parseCameraConfig({ url: 'http://a', probeInterval: 'often' }), {
+      key: 'errors.badOption',
+    });
     assert.throws(() => parseCameraConfig({ url: 'http://a', timeout: 0 }), { key: 'errors.badOption' });
     assert.throws(() => parseCameraConfig({ url: 'http://a', connections: 99 }), { key: 'errors.badOption' });
-    assert.throws(() => parseCameraConfig({ url: 'http://a' }, { password: 'x' }), { key: 'errors.badOption' });
-    assert.throws(() => parseCameraConfig({ url: 'https://a', ca: 'not a cert' }), { key: 'errors.badOption' });
+    assert.throws(() => parseCameraConfig({ url: 'http://a' }, { password: 'x' }), {
+      key: 'errors.badOption',
+    });
+    assert.throws(() => parseCameraConfig({ url: 'https://a', ca: 'not a cert' }), {
+      key: 'errors.badOption',
+    });
   });
 });

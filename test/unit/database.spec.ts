@@ -43,7 +43,9 @@ describe('Database', () => {
       ]),
       /no such table/,
     );
-    const row = await db.get<{ v: number }>("SELECT MAX(version) AS v FROM schema_migrations WHERE namespace='demo'");
+    const row = await db.get<{ v: number }>(
+      "SELECT MAX(version) AS v FROM schema_migrations WHERE namespace='demo'",
+    );
     assert.equal(row?.v, 1);
     assert.equal(await db.get("SELECT name FROM sqlite_master WHERE name = 'u'"), undefined);
   });
@@ -55,8 +57,13 @@ describe('Database', () => {
         { version: 1, description: 'create t', up: 'CREATE TABLE t (a INTEGER)' },
         { version: 2, description: 'create u', up: 'CREATE TABLE u (a INTEGER)' },
       ];
-      assert.deepEqual(await Promise.all([db.migrate('demo', migrations), other.migrate('demo', migrations)]), [2, 2]);
-      const rows = await db.all<{ version: number }>("SELECT version FROM schema_migrations WHERE namespace='demo'");
+      assert.deepEqual(
+        await Promise.all([db.migrate('demo', migrations), other.migrate('demo', migrations)]),
+        [2, 2],
+      );
+      const rows = await db.all<{ version: number }>(
+        "SELECT version FROM schema_migrations WHERE namespace='demo'",
+      );
       assert.deepEqual(rows.map((r) => r.version).sort(), [1, 2]);
     } finally {
       await other.close();
