@@ -51,7 +51,7 @@ export function normaliseCameraUrl(raw: unknown): string {
   try {
     url = new URL(raw.trim());
   } catch {
-    throw new InputError(`the camera URL "${raw}" is not a URL: give it as http://<address>`, {
+    throw new InputError(`the camera URL ${JSON.stringify(raw)} is not a URL: give it as http://<address>`, {
       key: 'errors.urlInvalid',
     });
   }
@@ -73,7 +73,7 @@ function numberIn(raw: unknown, fallback: number, min: number, max: number, what
   if (raw === undefined || raw === null || raw === '') return fallback;
   const value = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isFinite(value) || value < min || value > max) {
-    throw new InputError(`${what} must be a number from ${min} to ${max}, got "${String(raw)}"`, {
+    throw new InputError(`${what} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`, {
       key: 'errors.badOption',
       params: { option: what },
     });

@@ -245,8 +245,8 @@ export class Database {
 
 /** The calls available inside `Database.transaction`. */
 export interface Transaction {
-  run(sql: string, params?: SqlParams): Promise<RunResult>;
-  get<T>(sql: string, params?: SqlParams): Promise<T | undefined>;
-  all<T>(sql: string, params?: SqlParams): Promise<T[]>;
-  exec(sql: string): Promise<void>;
+  run: (sql: string, params?: SqlParams) => Promise<RunResult>;
+  get: <T>(sql: string, params?: SqlParams) => Promise<T | undefined>;
+  all: <T>(sql: string, params?: SqlParams) => Promise<T[]>;
+  exec: (sql: string) => Promise<void>;
 }

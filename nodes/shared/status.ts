@@ -10,7 +10,7 @@ export function commonText(
   key: string,
   params?: Readonly<Record<string, string | number>>,
 ): string {
-  return RED._(COMMON + key, params as Record<string, string>);
+  return RED._(COMMON + key, params);
 }
 
 /**

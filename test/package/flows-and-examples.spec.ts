@@ -9,7 +9,7 @@ import { NodeRedProcess } from '../helpers/node-red-process';
 
 const root = join(__dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { composeFlows } = require('../../scripts/flows.js') as { composeFlows(dir: string): FlowNode[] };
+const { composeFlows } = require('../../scripts/flows.js') as { composeFlows: (dir: string) => FlowNode[] };
 
 interface FlowNode {
   id: string;
