@@ -21,9 +21,8 @@ import type {
   StopResult,
 } from '../../lib/camera/messages';
 import { evaluateProperty, type RawEvaluator } from '../../lib/camera/node-property';
-import { isCameraConfigNode, type CameraConfigNode } from '../pfcam-camera/camera-node';
 import { handleClose, handleInput } from '../shared/input';
-import { Status } from '../shared/status';
+import { setupCameraUser } from '../shared/camera-user';
 
 /** The node's configuration as the editor saves it (checked by `eventsNodeOptions`). */
 interface EventsNodeDef extends NodeDef {
@@ -67,21 +66,10 @@ export default function (RED: NodeAPI): void {
   }
 
   function start(node: Node, def: EventsNodeDef): void {
-    const status = new Status(node, RED);
-
-    let options: EventsNodeOptions | undefined;
-    let setupError: Error | undefined;
-    try {
-      options = eventsNodeOptions(def as unknown as Record<string, unknown>);
-    } catch (err) {
-      setupError = err as Error;
-    }
-    const found: unknown = def.camera ? RED.nodes.getNode(def.camera) : undefined;
-    const camera: CameraConfigNode | undefined = isCameraConfigNode(found) ? found : undefined;
-    if (!setupError && !camera) setupError = noCameraError();
-    const unregister = !setupError && camera ? camera.register(node) : undefined;
-    if (setupError) status.failed(setupError);
-    const abort = new AbortController();
+    const setup = setupCameraUser<EventsNodeOptions>(RED, node, def.camera, () =>
+      eventsNodeOptions(def as unknown as Record<string, unknown>),
+    );
+    const { status, options, camera, setupError, abort } = setup;
 
     handleInput<EventsInputMessage>(node, status, async (msg, send) => {
       if (setupError || !options || !camera) throw setupError ?? noCameraError();
@@ -183,8 +171,7 @@ export default function (RED: NodeAPI): void {
     });
 
     handleClose(node, () => {
-      abort.abort();
-      unregister?.();
+      setup.dispose();
       status.clear();
     });
   }

@@ -18,9 +18,9 @@ import {
 } from '../../lib/camera/media-target';
 import type { CameraRef, MediaFile, MediaInfo, MediaOperation } from '../../lib/camera/messages';
 import { evaluateProperty, type RawEvaluator } from '../../lib/camera/node-property';
-import { isCameraConfigNode, type CameraConfigNode } from '../pfcam-camera/camera-node';
 import { handleClose, handleInput } from '../shared/input';
-import { Status, commonText } from '../shared/status';
+import { commonText } from '../shared/status';
+import { setupCameraUser } from '../shared/camera-user';
 
 /** The node's configuration as the editor saves it (checked by `mediaNodeOptions`). */
 interface MediaNodeDef extends NodeDef {
@@ -59,21 +59,10 @@ export default function (RED: NodeAPI): void {
   }
 
   function start(node: Node, def: MediaNodeDef): void {
-    const status = new Status(node, RED);
-
-    let options: MediaNodeOptions | undefined;
-    let setupError: Error | undefined;
-    try {
-      options = mediaNodeOptions(def as unknown as Record<string, unknown>);
-    } catch (err) {
-      setupError = err as Error;
-    }
-    const found: unknown = def.camera ? RED.nodes.getNode(def.camera) : undefined;
-    const camera: CameraConfigNode | undefined = isCameraConfigNode(found) ? found : undefined;
-    if (!setupError && !camera) setupError = noCameraError();
-    const unregister = !setupError && camera ? camera.register(node) : undefined;
-    if (setupError) status.failed(setupError);
-    const abort = new AbortController();
+    const setup = setupCameraUser<MediaNodeOptions>(RED, node, def.camera, () =>
+      mediaNodeOptions(def as unknown as Record<string, unknown>),
+    );
+    const { status, options, camera, setupError, abort } = setup;
 
     const onProgress = (throttle: Throttle) => (progress: DownloadProgress) => {
       if (!throttle.ready()) return;
@@ -186,8 +175,7 @@ export default function (RED: NodeAPI): void {
     });
 
     handleClose(node, () => {
-      abort.abort();
-      unregister?.();
+      setup.dispose();
       status.clear();
     });
   }

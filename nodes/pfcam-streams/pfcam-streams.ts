@@ -12,9 +12,8 @@ import {
   type StreamsNodeOptions,
 } from '../../lib/camera/stream-urls';
 import { PfcamError } from '../../lib/errors';
-import { isCameraConfigNode, type CameraConfigNode } from '../pfcam-camera/camera-node';
 import { handleClose, handleInput } from '../shared/input';
-import { Status } from '../shared/status';
+import { setupCameraUser } from '../shared/camera-user';
 
 /** The node's configuration as the editor saves it (checked by `streamsNodeOptions`). */
 interface StreamsNodeDef extends NodeDef {
@@ -42,21 +41,10 @@ export default function (RED: NodeAPI): void {
   }
 
   function start(node: Node, def: StreamsNodeDef): void {
-    const status = new Status(node, RED);
-
-    let options: StreamsNodeOptions | undefined;
-    let setupError: Error | undefined;
-    try {
-      options = streamsNodeOptions(def as unknown as Record<string, unknown>);
-    } catch (err) {
-      setupError = err as Error;
-    }
-    const found: unknown = def.camera ? RED.nodes.getNode(def.camera) : undefined;
-    const camera: CameraConfigNode | undefined = isCameraConfigNode(found) ? found : undefined;
-    if (!setupError && !camera) setupError = noCameraError();
-    const unregister = !setupError && camera ? camera.register(node) : undefined;
-    if (setupError) status.failed(setupError);
-    const abort = new AbortController();
+    const setup = setupCameraUser<StreamsNodeOptions>(RED, node, def.camera, () =>
+      streamsNodeOptions(def as unknown as Record<string, unknown>),
+    );
+    const { status, options, camera, setupError, abort } = setup;
 
     /** The camera's API credentials, used for RTSP only when the node is set to include them. */
     const credentials = (): RtspCredentials => {
@@ -112,8 +100,7 @@ export default function (RED: NodeAPI): void {
     });
 
     handleClose(node, () => {
-      abort.abort();
-      unregister?.();
+      setup.dispose();
       status.clear();
     });
   }

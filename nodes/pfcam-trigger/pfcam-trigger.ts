@@ -11,9 +11,8 @@ import {
   type TriggerField,
   type TriggerNodeOptions,
 } from '../../lib/camera/trigger-options';
-import { isCameraConfigNode, type CameraConfigNode } from '../pfcam-camera/camera-node';
 import { handleClose, handleInput } from '../shared/input';
-import { Status } from '../shared/status';
+import { setupCameraUser } from '../shared/camera-user';
 
 /** The node's configuration as the editor saves it: each field a typedInput (value + `<field>Type`). */
 interface TriggerNodeDef extends NodeDef {
@@ -48,21 +47,10 @@ export default function (RED: NodeAPI): void {
   }
 
   function start(node: Node, def: TriggerNodeDef): void {
-    const status = new Status(node, RED);
-
-    let options: TriggerNodeOptions | undefined;
-    let setupError: Error | undefined;
-    try {
-      options = triggerNodeOptions(def as unknown as Record<string, unknown>);
-    } catch (err) {
-      setupError = err as Error;
-    }
-    const found: unknown = def.camera ? RED.nodes.getNode(def.camera) : undefined;
-    const camera: CameraConfigNode | undefined = isCameraConfigNode(found) ? found : undefined;
-    if (!setupError && !camera) setupError = noCameraError();
-    const unregister = !setupError && camera ? camera.register(node) : undefined;
-    if (setupError) status.failed(setupError);
-    const abort = new AbortController();
+    const setup = setupCameraUser<TriggerNodeOptions>(RED, node, def.camera, () =>
+      triggerNodeOptions(def as unknown as Record<string, unknown>),
+    );
+    const { status, options, camera, setupError, abort } = setup;
 
     handleInput<TriggerInputMessage>(node, status, async (msg, send) => {
       if (setupError || !options || !camera) throw setupError ?? noCameraError();
@@ -88,8 +76,7 @@ export default function (RED: NodeAPI): void {
     });
 
     handleClose(node, () => {
-      abort.abort();
-      unregister?.();
+      setup.dispose();
       status.clear();
     });
   }
