@@ -174,6 +174,7 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
     this.reconcilePending = true;
     this.enqueue(async () => {
       this.reconcilePending = false;
+      const started = Date.now();
       let ok = false;
       try {
         if (identify || !this.camera) await this.identify();
@@ -186,7 +187,9 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
         this.emit('reconciled', { ok: false, listed: 0, announced: 0 });
       } finally {
         if (!this.stopped) {
-          this.schedule(ok ? this.deps.options.reconcileIntervalMs : this.deps.options.retryMs, !ok);
+          // At a fixed rate (start to start), so that the interval is the longest a recording waits.
+          const period = ok ? this.deps.options.reconcileIntervalMs : this.deps.options.retryMs;
+          this.schedule(Math.max(0, period - (Date.now() - started)), !ok);
         }
       }
     });
