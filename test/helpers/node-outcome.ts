@@ -8,7 +8,7 @@ import type { CameraState } from '../../lib/camera/camera-health';
 import { PfcamError } from '../../lib/errors';
 import type { CameraConfigNode } from '../../nodes/pfcam-camera/camera-node';
 import type { SimulatedCamera } from '../../simulator';
-import { helper } from './node-red';
+import { helper, type FlowNode } from './node-red';
 
 type TestNode = ReturnType<typeof helper.getNode>;
 
@@ -76,4 +76,32 @@ export function writes(sim: SimulatedCamera): string[] {
     .requests()
     .filter((r) => r.method !== 'GET')
     .map((r) => `${r.method} ${r.path}`);
+}
+
+/** A node of `type` wired to a helper node `<id>-out`, on the camera config node `cam`. */
+export function nodeWithOutput(type: string, id: string, props: Record<string, unknown> = {}): FlowNode[] {
+  return [
+    { id, type, camera: 'cam', restartTimeout: 10, ...props, wires: [[`${id}-out`]] },
+    { id: `${id}-out`, type: 'helper' },
+  ];
+}
+
+/**
+ * Loads `flow` with a camera config node `cam` (named `name`) on the simulated camera, waits for it to be online
+ * and clears the camera's request log, so that a test sees only the requests its own message caused.
+ */
+export async function loadOnCamera(
+  sim: SimulatedCamera,
+  nodes: unknown[],
+  flow: FlowNode[],
+  name: string,
+): Promise<CameraConfigNode> {
+  await helper.load(nodes, [
+    { id: 'cam', type: 'pfcam-camera', name, url: sim.url, probeInterval: 0.2, timeout: 3 },
+    ...flow,
+  ]);
+  const camera = helper.getNode('cam') as unknown as CameraConfigNode;
+  await waitForState(camera, 'online');
+  sim.control.clearRequests();
+  return camera;
 }

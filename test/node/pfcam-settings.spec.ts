@@ -9,6 +9,8 @@ import { helper, type FlowNode } from '../helpers/node-red';
 import {
   COMMON_KEY as KEY,
   lastStatus,
+  loadOnCamera,
+  nodeWithOutput,
   run as runNode,
   runFails,
   waitForState,
@@ -17,13 +19,8 @@ import {
 
 const run = (id: string, msg: Record<string, unknown>) => runNode<PfcamSettingsMessage>(id, msg);
 
-/** A pfcam-settings node wired to a helper node `<id>-out`. */
-function settings(id: string, props: Record<string, unknown> = {}): FlowNode[] {
-  return [
-    { id, type: 'pfcam-settings', camera: 'cam', restartTimeout: 10, ...props, wires: [[`${id}-out`]] },
-    { id: `${id}-out`, type: 'helper' },
-  ];
-}
+const settings = (id: string, props: Record<string, unknown> = {}): FlowNode[] =>
+  nodeWithOutput('pfcam-settings', id, props);
 
 describe('pfcam-settings node', function () {
   this.timeout(30_000);
@@ -31,17 +28,7 @@ describe('pfcam-settings node', function () {
 
   async function start(flow: FlowNode[], options: SimulatedCameraOptions = {}): Promise<CameraConfigNode> {
     sim = await startCamera({ seed: 11, restartMs: 400, ...options });
-    await helper.load(
-      [cameraNode, settingsNode],
-      [
-        { id: 'cam', type: 'pfcam-camera', name: 'Gate', url: sim.url, probeInterval: 0.2, timeout: 3 },
-        ...flow,
-      ],
-    );
-    const camera = helper.getNode('cam') as unknown as CameraConfigNode;
-    await waitForState(camera, 'online');
-    sim.control.clearRequests();
-    return camera;
+    return loadOnCamera(sim, [cameraNode, settingsNode], flow, 'Gate');
   }
 
   afterEach(async () => {

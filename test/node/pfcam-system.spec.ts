@@ -15,6 +15,8 @@ import { helper, type FlowNode } from '../helpers/node-red';
 import {
   COMMON_KEY as KEY,
   lastStatus,
+  loadOnCamera,
+  nodeWithOutput,
   run as runNode,
   runFails,
   waitForState,
@@ -23,13 +25,8 @@ import {
 
 const run = (id: string, msg: Record<string, unknown>) => runNode<PfcamSystemMessage>(id, msg);
 
-/** A pfcam-system node wired to a helper node `<id>-out`. */
-function system(id: string, props: Record<string, unknown> = {}): FlowNode[] {
-  return [
-    { id, type: 'pfcam-system', camera: 'cam', restartTimeout: 10, ...props, wires: [[`${id}-out`]] },
-    { id: `${id}-out`, type: 'helper' },
-  ];
-}
+const system = (id: string, props: Record<string, unknown> = {}): FlowNode[] =>
+  nodeWithOutput('pfcam-system', id, props);
 
 describe('pfcam-system node', function () {
   this.timeout(30_000);
@@ -37,17 +34,7 @@ describe('pfcam-system node', function () {
 
   async function start(flow: FlowNode[], options: SimulatedCameraOptions = {}): Promise<CameraConfigNode> {
     sim = await startCamera({ seed: 5, restartMs: 400, ...options });
-    await helper.load(
-      [cameraNode, systemNode],
-      [
-        { id: 'cam', type: 'pfcam-camera', name: 'Yard', url: sim.url, probeInterval: 0.2, timeout: 3 },
-        ...flow,
-      ],
-    );
-    const camera = helper.getNode('cam') as unknown as CameraConfigNode;
-    await waitForState(camera, 'online');
-    sim.control.clearRequests();
-    return camera;
+    return loadOnCamera(sim, [cameraNode, systemNode], flow, 'Yard');
   }
 
   afterEach(async () => {
