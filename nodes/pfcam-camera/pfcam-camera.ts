@@ -14,6 +14,7 @@ import {
   type HealthSnapshot,
 } from '../../lib/camera/camera-health';
 import { WriteLock } from '../../lib/camera/write-lock';
+import { cameras } from '../../lib/cameras/camera-registry';
 import { errorText } from '../../lib/errors';
 import { handleClose } from '../shared/input';
 import { Status } from '../shared/status';
@@ -127,8 +128,11 @@ export default function (RED: NodeAPI): void {
     };
 
     if (client) health.start();
+    // A camera whose configuration is invalid has no client: nothing can use it, so it is not registered.
+    const unregister = client ? cameras.add(node) : (): void => undefined;
 
     handleClose(node, async () => {
+      unregister();
       health.off('change', onChange);
       health.stop();
       users.clear();

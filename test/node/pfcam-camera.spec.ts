@@ -6,6 +6,7 @@ import { isCameraConfigNode, type CameraConfigNode } from '../../nodes/pfcam-cam
 import type { CameraState, HealthChange } from '../../lib/camera/camera-health';
 import { startCamera, type SimulatedCamera } from '../../simulator';
 import { helper } from '../helpers/node-red';
+import { cameras } from '../../lib/cameras/camera-registry';
 
 /** A user node for the test: registers with the camera like every pfcam node does. */
 function probeUserNode(RED: import('node-red').NodeAPI): void {
@@ -78,6 +79,21 @@ describe('pfcam-camera config node', function () {
       shape: 'dot',
       text: '@pfcam/node-red-pfcam/pfcam-camera:common.status.online',
     });
+  });
+
+  it('registers the camera in the process registry, findable by serial, and removes it on close', async () => {
+    await helper.load([cameraNode, probeUserNode], flow(0.2));
+    const found = await cameras.bySerial(sim.serialNumber, { waitMs: 5000 });
+    assert.equal(found?.id, 'cam');
+    assert.equal(cameras.byId('cam')?.displayName, 'Gate');
+    await helper.unload();
+    assert.equal(cameras.byId('cam'), undefined);
+    assert.equal(await cameras.bySerial(sim.serialNumber, { waitMs: 100 }), undefined);
+  });
+
+  it('does not register a camera whose configuration is invalid', async () => {
+    await helper.load([cameraNode, probeUserNode], flow(0, 'not a url'));
+    assert.equal(cameras.byId('cam'), undefined);
   });
 
   it('goes online -> restarting -> online around a settings write, and tells of the reboot', async () => {
