@@ -82,6 +82,8 @@ export interface SimulatedCameraOptions {
   faults?: Partial<FaultConfig>;
   /** Pre-create this many (metadata-only, synthetic) recordings. */
   hugeList?: number;
+  /** The `hd` stream has no snapshot URL (as on firmware without one). Default false. */
+  noSnapshot?: boolean;
   /** Frames per second of the MJPEG live stream (default 5). */
   liveFps?: number;
   /**
@@ -920,7 +922,7 @@ export class Camera implements SimulatedCamera {
     if (path === '/stream-hd' && !this.unsupported.has('streams')) {
       return this.only(ctx, ['GET'], () => this.mjpeg(ctx));
     }
-    if (path === SNAPSHOT_PATH && !this.unsupported.has('streams')) {
+    if (path === SNAPSHOT_PATH && !this.unsupported.has('streams') && !this.options.noSnapshot) {
       return this.only(ctx, ['GET', 'HEAD'], () => this.snapshot(ctx));
     }
     if (!path.startsWith('/api/')) return this.notFound(ctx);
@@ -1077,7 +1079,9 @@ export class Camera implements SimulatedCamera {
         fps: this.options.liveFps ?? LIVE_FPS,
         resolution: { width: s.live_resolution_width, height: height(s.live_resolution_width) },
         url: { absolute: `${this.url}/stream-hd`, relative: '/stream-hd' },
-        snapshot: { url: { absolute: `${this.url}${SNAPSHOT_PATH}`, relative: SNAPSHOT_PATH } },
+        ...(this.options.noSnapshot
+          ? {}
+          : { snapshot: { url: { absolute: `${this.url}${SNAPSHOT_PATH}`, relative: SNAPSHOT_PATH } } }),
       },
     };
     if (s.rtsp) {
