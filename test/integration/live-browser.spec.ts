@@ -90,13 +90,13 @@ describe('live view in the browser', function () {
     await video.waitFor({ state: 'attached', timeout: 20_000 });
     const handle = await video.elementHandle();
     await page.waitForFunction((v) => (v as HTMLVideoElement).currentTime > 0.5, handle, { timeout: 30_000 });
-    const t1 = await handle!.evaluate((v) => (v as HTMLVideoElement).currentTime);
+    const t1 = await handle.evaluate((v) => (v as HTMLVideoElement).currentTime);
     await page.waitForFunction(
-      (args) => (args[0] as HTMLVideoElement).currentTime > (args[1] as number) + 0.3,
+      (args) => (args[0] as HTMLVideoElement).currentTime > (args[1]) + 0.3,
       [handle, t1] as const,
     );
     // Glass-to-glass: read the barcode the simulator drew (its clock, ms mod 2^32) from shown frames.
-    const samples = await handle!.evaluate(
+    const samples = await handle.evaluate(
       (v) =>
         new Promise<{ latency: number; stamp: number }[]>((resolve, reject) => {
           const videoEl = v as HTMLVideoElement;
