@@ -7,14 +7,13 @@ import { findFfmpeg, Fmp4Relay, type Fmp4RelayCounters, type Fmp4RelayOptions } 
 import type { LiveState } from './live-state';
 import { MjpegRelay, type MjpegRelayCounters, type MjpegRelayOptions } from './mjpeg-relay';
 
-/** The uplink caps of one camera's relay, chosen by the admin. */
+/**
+ * The uplink caps of one camera's relay, chosen by the admin. The camera's own live resolution and quality
+ * (`live_resolution_width`, `live_quality_level`) are camera settings, written with `pfcam-settings`.
+ */
 export interface LiveCaps {
   /** MJPEG frames per second passed on at most (0 = as the camera sends). */
   maxFps: number;
-  /** The camera's `live_resolution_width` to set (undefined = leave it). */
-  liveResolutionWidth?: number;
-  /** The camera's `live_quality_level` to set (undefined = leave it). */
-  liveQualityLevel?: number;
 }
 
 export interface LiveHubOptions {
@@ -76,6 +75,7 @@ export class LiveHub {
   private readonly entries = new Map<string, Entry>();
   private readonly caps = new Map<string, LiveCaps>();
   private readonly ffmpeg: string | undefined;
+  private defaultMaxFps = 0;
 
   constructor(private readonly options: LiveHubOptions = {}) {
     this.ffmpeg = options.ffmpegPath === null ? undefined : (options.ffmpegPath ?? findFfmpeg());
@@ -89,6 +89,14 @@ export class LiveHub {
   setCaps(cameraId: string, caps: LiveCaps): void {
     this.caps.set(cameraId, caps);
     this.entries.get(cameraId)?.mjpeg.setMaxFps(caps.maxFps);
+  }
+
+  /** The frame-rate cap of every camera without its own caps (0 = none). */
+  setDefaultMaxFps(fps: number): void {
+    this.defaultMaxFps = Number.isFinite(fps) && fps > 0 ? fps : 0;
+    for (const [id, entry] of this.entries) {
+      if (!this.caps.has(id)) entry.mjpeg.setMaxFps(this.defaultMaxFps);
+    }
   }
 
   capsOf(cameraId: string): LiveCaps | undefined {
@@ -182,7 +190,7 @@ export class LiveHub {
     if (!entry) {
       const mjpeg = new MjpegRelay({
         ...this.options.mjpeg,
-        maxFps: this.caps.get(camera.id)?.maxFps ?? this.options.mjpeg?.maxFps,
+        maxFps: this.caps.get(camera.id)?.maxFps ?? (this.defaultMaxFps || this.options.mjpeg?.maxFps),
         open: (signal) => camera.client.openLiveStream('hd', { signal, timeoutMs: 10_000 }),
       });
       entry = { camera, mjpeg, fmp4: undefined, rtsp: undefined };
