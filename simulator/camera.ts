@@ -1193,10 +1193,7 @@ export class Camera implements SimulatedCamera {
       const seq = ++this.liveSeq;
       const now = Date.now();
       const frame = stampJpeg(frames[index++ % frames.length]!, seq, now);
-      res.write(
-        `--${boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.length}\r\n` +
-          `X-Timestamp: ${now}\r\nX-Frame: ${seq}\r\n\r\n`,
-      );
+      res.write(`--${boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.length}\r\n\r\n`);
       res.write(frame);
       res.write('\r\n');
     };

@@ -3,8 +3,7 @@
  * (a GStreamer RTSP server run by `rtsp-server.py` through the system Python with PyGObject).
  *
  * Stamping: each MJPEG frame gets a JPEG comment (COM) segment right after its SOI marker reading
- * `pfcam-ts=<ms since the epoch>;seq=<counter>`, and its part carries the same values as `X-Timestamp` and
- * `X-Frame` headers. A browser reads the COM segment from the bytes of the image it decodes.
+ * `pfcam-ts=<ms since the epoch>;seq=<counter>`. A browser reads it from the bytes of the image it decodes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
