@@ -159,6 +159,12 @@ export class LiveHub {
     }
   }
 
+  /** The relays made for a camera so far (tests, metrics). */
+  relaysOf(cameraId: string): { mjpeg: MjpegRelay; fmp4: Fmp4Relay | undefined } | undefined {
+    const entry = this.entries.get(cameraId);
+    return entry ? { mjpeg: entry.mjpeg, fmp4: entry.fmp4 } : undefined;
+  }
+
   counters(): LiveCounters[] {
     return [...this.entries.values()].map((e) => ({
       camera: e.camera.id,

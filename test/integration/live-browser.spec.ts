@@ -6,7 +6,7 @@ import { createLiveApi } from '../../dashboard/api/live-routes';
 import { CameraRegistry } from '../../lib/cameras/camera-registry';
 import { LiveHub } from '../../lib/live/live-hub';
 import { startCamera, type SimulatedCamera } from '../../simulator';
-import { registerSimulated, startApiServer, TestSecurity, VIEWER } from './live-fixtures';
+import { registerSimulated, startApiServer, TestSecurity, VIEWER, waitFor } from './live-fixtures';
 
 const CHROMIUM_ARGS = [
   '--headless',
@@ -34,6 +34,8 @@ describe('live view in the browser', function () {
   let browser: Browser;
   let page: Page;
   let origin: string;
+  let hub: LiveHub;
+  let cameraId: string;
 
   before(async () => {
     sim = await startCamera({ seed: 21, rtspStream: { fps: 15 }, liveFps: 10 });
@@ -42,7 +44,8 @@ describe('live view in the browser', function () {
     cleanups.push(() => camera.close());
     const registry = new CameraRegistry();
     registry.add(camera);
-    const hub = new LiveHub({ mjpeg: { idleCloseMs: 200 }, fmp4: { idleCloseMs: 200 } });
+    hub = new LiveHub({ mjpeg: { idleCloseMs: 200 }, fmp4: { idleCloseMs: 200 } });
+    cameraId = camera.id;
     cleanups.push(() => hub.close());
     const security = new TestSecurity();
     security.grant('viewer', VIEWER());
@@ -91,10 +94,10 @@ describe('live view in the browser', function () {
     const handle = await video.elementHandle();
     await page.waitForFunction((v) => (v as HTMLVideoElement).currentTime > 0.5, handle, { timeout: 30_000 });
     const t1 = await handle.evaluate((v) => (v as HTMLVideoElement).currentTime);
-    await page.waitForFunction(
-      (args) => (args[0] as HTMLVideoElement).currentTime > (args[1]) + 0.3,
-      [handle, t1] as const,
-    );
+    await page.waitForFunction((args) => (args[0] as HTMLVideoElement).currentTime > args[1] + 0.3, [
+      handle,
+      t1,
+    ] as const);
     // Glass-to-glass: read the barcode the simulator drew (its clock, ms mod 2^32) from shown frames.
     const samples = await handle.evaluate(
       (v) =>
@@ -195,5 +198,18 @@ describe('live view in the browser', function () {
       latencies.every((l) => l >= 0),
       'a frame is never shown before the camera stamped it',
     );
+  });
+
+  it('stops ffmpeg (SIGTERM, then SIGKILL) and the camera stream after the last viewer left', async () => {
+    await page.goto('about:blank');
+    const counters = (): { mjpeg: number; fmp4: number } => {
+      const c = hub.counters().find((x) => x.camera === cameraId);
+      return { mjpeg: c?.mjpeg.viewers ?? 0, fmp4: c?.fmp4?.viewers ?? 0 };
+    };
+    await waitFor('no viewer', () => counters().mjpeg === 0 && counters().fmp4 === 0);
+    await waitFor('the camera MJPEG stream closed', () => sim.control.liveStreams().open === 0);
+    const relay = hub.relaysOf(cameraId)?.fmp4;
+    assert.ok(relay, 'the fMP4 relay ran');
+    await waitFor('ffmpeg stopped', () => relay.ffmpegPid === undefined);
   });
 });
