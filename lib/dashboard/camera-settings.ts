@@ -97,10 +97,7 @@ export function previewSettings(current: unknown, changes: unknown): SettingsPre
   const checked = validateSettingsChanges(changes);
   if (!checked.ok) return { ok: false, errors: checked.errors };
   const now = stripSecrets(current) as unknown as Record<string, SettingValue | null>;
-  const diff = diffSettings<Record<string, SettingValue>>(
-    now,
-    checked.changes,
-  );
+  const diff = diffSettings<Record<string, SettingValue>>(now, checked.changes);
   const entries = Object.entries(diff)
     .filter((e): e is [string, SettingValue] => e[1] !== undefined)
     .map(([key, to]) => ({ key, from: now[key] ?? null, to }));
