@@ -411,7 +411,7 @@ function recordingRow(api, r, opts) {
       : button(
           'Mark viewed',
           () => act(api.post(`/recordings/${r.id}/viewed`, { viewed: true }), opts.reload),
-          { 'aria-label': `Mark ${label} viewed` },
+          { 'aria-label': `Mark viewed: ${label}` },
         ),
     opts.canDelete
       ? button(
@@ -503,7 +503,11 @@ async function camerasScreen(view, api) {
       ]),
       details,
       // Live view and snapshots: the pfcam-ui-live widget mounts here.
-      el('div', { class: 'pfcam-live-slot', 'data-pfcam-live': c.serial || '', 'aria-label': 'Live view' }),
+      el('section', {
+        class: 'pfcam-live-slot',
+        'data-pfcam-live': c.serial || '',
+        'aria-label': 'Live view',
+      }),
     );
     view.append(card);
     if (!c.serial) continue;

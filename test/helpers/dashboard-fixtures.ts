@@ -116,6 +116,8 @@ export interface TestApi {
     body?: unknown,
     headers?: Record<string, string>,
   ): Promise<{ status: number; json: unknown; text: string; headers: Headers; bytes: Buffer }>;
+  /** Registers a principal; its key as the `test-principal` cookie signs a browser in. */
+  signIn(who: Principal): string;
   close(): Promise<void>;
 }
 
@@ -144,12 +146,21 @@ async function readBody(req: IncomingMessage): Promise<unknown> {
  * Serves the routes under API_PREFIX. The principal is the one registered for the `x-test-principal` header
  * (none: 401); permission and camera scope are checked as the route declares them (403).
  */
-export async function startTestApi(routes: readonly ApiRoute[]): Promise<TestApi> {
+export async function startTestApi(
+  routes: readonly ApiRoute[],
+  options: { files?: Readonly<Record<string, { type: string; body: string | Buffer }>> } = {},
+): Promise<TestApi> {
   const principals = new Map<string, Principal>();
   let next = 0;
   const server: Server = createServer((req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://x');
+      const file = options.files?.[url.pathname];
+      if (file) {
+        res.writeHead(200, { 'Content-Type': file.type });
+        res.end(file.body);
+        return;
+      }
       const path = url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) : '';
       let found: { route: ApiRoute; params: Record<string, string> } | undefined;
       for (const route of routes) {
@@ -165,7 +176,8 @@ export async function startTestApi(routes: readonly ApiRoute[]): Promise<TestApi
         res.end(JSON.stringify(body));
       };
       if (!found) return send(404, { error: 'no route' });
-      const principal = principals.get(String(req.headers['x-test-principal'] ?? ''));
+      const cookie = /(?:^|;\s*)test-principal=([^;]+)/.exec(req.headers.cookie ?? '')?.[1];
+      const principal = principals.get(String(req.headers['x-test-principal'] ?? cookie ?? ''));
       if (!principal) return send(401, { error: 'unauthenticated' });
       const api: ApiRequest = {
         principal,
@@ -215,6 +227,11 @@ export async function startTestApi(routes: readonly ApiRoute[]): Promise<TestApi
         json = undefined;
       }
       return { status: res.status, json, text, headers: res.headers, bytes };
+    },
+    signIn(who) {
+      const key = `p${next++}`;
+      principals.set(key, who);
+      return key;
     },
     async close() {
       server.closeAllConnections();
