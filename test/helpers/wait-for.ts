@@ -1,7 +1,13 @@
 /**
  * One way for tests to wait: on events, with a timeout. No sleeps, no polling loops.
  */
-import type { EventEmitter } from 'node:events';
+/** Anything with on/off listeners: an EventEmitter, a simulator control, a stream. */
+export interface Emitter {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  on(event: any, listener: (...args: any[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  off(event: any, listener: (...args: any[]) => void): unknown;
+}
 
 /**
  * Resolves with the first value `subscribe` delivers, or rejects after `timeoutMs` naming `what`.
@@ -42,8 +48,8 @@ export function waitFor<T>(
  */
 export function waitUntil<T>(
   what: string,
-  emitter: Pick<EventEmitter, 'on' | 'off'>,
-  event: string | symbol,
+  emitter: Emitter,
+  event: string,
   check: () => T | undefined | false | null,
   timeoutMs = 5000,
 ): Promise<T> {
