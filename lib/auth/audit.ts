@@ -83,12 +83,30 @@ export class AuditLog {
   async query(q: AuditQuery = {}): Promise<{ items: AuditRecord[]; next: number | null }> {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (q.actor) (where.push('actor = ?'), params.push(q.actor));
-    if (q.action) (where.push('action LIKE ?'), params.push(q.action.replace(/[%_]/g, '') + '%'));
-    if (q.outcome) (where.push('outcome = ?'), params.push(q.outcome));
-    if (q.from) (where.push('at >= ?'), params.push(q.from));
-    if (q.to) (where.push('at <= ?'), params.push(q.to));
-    if (q.before !== undefined) (where.push('id < ?'), params.push(q.before));
+    if (q.actor) {
+      where.push('actor = ?');
+      params.push(q.actor);
+    }
+    if (q.action) {
+      where.push('action LIKE ?');
+      params.push(q.action.replace(/[%_]/g, '') + '%');
+    }
+    if (q.outcome) {
+      where.push('outcome = ?');
+      params.push(q.outcome);
+    }
+    if (q.from) {
+      where.push('at >= ?');
+      params.push(q.from);
+    }
+    if (q.to) {
+      where.push('at <= ?');
+      params.push(q.to);
+    }
+    if (q.before !== undefined) {
+      where.push('id < ?');
+      params.push(q.before);
+    }
     const limit = Math.min(Math.max(Math.floor(q.limit ?? 50), 1), 500);
     const rows = await this.db.all<AuditRecord>(
       `SELECT * FROM auth_audit ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`,

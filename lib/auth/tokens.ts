@@ -83,11 +83,15 @@ export class Tokens {
       throw new InputError('a token needs a label of 1 to 100 characters');
     if (!Array.isArray(input.scopes) || input.scopes.length === 0)
       throw new InputError('a token needs at least one scope');
-    for (const s of input.scopes)
-      if (!(TOKEN_SCOPES as readonly string[]).includes(s))
+    const scopes: readonly unknown[] = input.scopes;
+    for (const s of scopes)
+      if (typeof s !== 'string' || !(TOKEN_SCOPES as readonly string[]).includes(s))
         throw new InputError(`unknown token scope ${String(s)}; allowed: ${TOKEN_SCOPES.join(', ')}`);
-    const cameras = input.cameras ?? null;
-    if (cameras !== null && (!Array.isArray(cameras) || !cameras.every((c) => typeof c === 'string')))
+    const cameras: unknown = input.cameras ?? null;
+    if (
+      cameras !== null &&
+      (!Array.isArray(cameras) || !cameras.every((c: unknown) => typeof c === 'string'))
+    )
       throw new InputError('cameras must be null or a list of serial numbers');
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const r = await this.db.run(
