@@ -141,6 +141,7 @@ export function createSecurity(options: SecurityOptions): {
   httpAdminMiddleware: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
   security: PfcamSecurity;
   ready: Promise<void>;
+  close: () => Promise<void>;
 } {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => console.log(line));
@@ -393,5 +394,11 @@ export function createSecurity(options: SecurityOptions): {
     next();
   }
 
-  return { adminAuth, httpAdminMiddleware, security, ready };
+  /** Closes the database (tests, shutdown). */
+  async function close(): Promise<void> {
+    await ready.catch(() => undefined);
+    await parts?.db.close();
+  }
+
+  return { adminAuth, httpAdminMiddleware, security, ready, close };
 }
