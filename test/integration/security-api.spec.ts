@@ -15,6 +15,7 @@ describe('security API server (real HTTP, real SQLite)', function () {
   let base: string;
   let unregister: () => void;
   let close: () => Promise<void>;
+  let adminAuth: Record<string, unknown>;
   const secret = newTotpSecret();
   const password = 'admin password 0123';
 
@@ -26,6 +27,7 @@ describe('security API server (real HTTP, real SQLite)', function () {
       log: () => undefined,
     });
     close = sec.close;
+    adminAuth = sec.adminAuth;
     await sec.ready;
     unregister = registerRoutes('test', [
       {
@@ -113,5 +115,20 @@ describe('security API server (real HTTP, real SQLite)', function () {
     for (let i = 0; i < 6; i++) last = await login('123456', 'wrong password 123');
     assert.equal(last?.status, 429);
     assert.ok(Number(last?.headers.get('retry-after')) >= 1);
+  });
+
+  it('lets only an enrolled admin into the editor, with the code after the password, never a wrong code', async () => {
+    const auth = adminAuth as {
+      authenticate: (u: string, p: string) => Promise<unknown>;
+      users: (u: string) => Promise<unknown>;
+    };
+    const later = Date.now() / 1000 + 30;
+    assert.equal(await auth.authenticate('root', password + '000000'), null);
+    assert.equal(await auth.authenticate('root', password), null);
+    assert.deepEqual(await auth.authenticate('root', password + totpCode(secret, later)), {
+      username: 'root',
+      permissions: '*',
+    });
+    assert.equal(await auth.users('nobody'), null);
   });
 });
