@@ -1,0 +1,404 @@
+/**
+ * The security wiring of the shipped application: `createSecurity(options)` opens the auth tables in the
+ * application's database and returns the settings fields `settings.js` spreads into its exports (`adminAuth`,
+ * `httpAdminMiddleware`, `pfcam.security`). The API server serves every route of the registry under API_PREFIX:
+ * authentication (session cookie or Bearer token, 401), permission and camera scope (403), CSRF on state-changing
+ * methods for sessions (Origin check + X-CSRF-Token), JSON bodies up to 64 KiB, audit of `audit: true` routes.
+ */
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { AuditLog, type AuditEntry } from '../lib/auth/audit';
+import { isAllowed, type Principal } from '../lib/auth/permissions';
+import { LoginRateLimiter } from '../lib/auth/rate-limit';
+import { SecretBox } from '../lib/auth/secret-box';
+import { SessionTable, type RevokeEvent } from '../lib/auth/session-store';
+import { Tokens } from '../lib/auth/tokens';
+import { principalOf, Users } from '../lib/auth/users';
+import { randomPassword } from '../lib/auth/passwords';
+import { PfcamError, errorText } from '../lib/errors';
+import { Database } from '../lib/store/database';
+import { API_PREFIX, type ApiRequest } from './api/api-route';
+import { matchRoute } from './api/registry';
+
+export interface SecurityOptions {
+  dataDir: string;
+  databaseFile?: string;
+  idleMs?: number;
+  absoluteMs?: number;
+  env?: NodeJS.ProcessEnv;
+  log?: (line: string) => void;
+}
+
+export interface PfcamSecurity {
+  authenticate(req: IncomingMessage): Promise<Principal | undefined>;
+  principalForSocket(socketId: string): Principal | undefined;
+  audit(entry: AuditEntry): void;
+  onRevoke(listener: (event: RevokeEvent) => void): () => void;
+  handler(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
+}
+
+interface Parts {
+  db: Database;
+  users: Users;
+  sessions: SessionTable;
+  tokens: Tokens;
+  audit: AuditLog;
+}
+
+const SESSION_COOKIE = 'pfcam.sid';
+const BODY_LIMIT = 64 * 1024;
+
+function cookie(req: IncomingMessage, name: string): string | undefined {
+  for (const part of (req.headers.cookie ?? '').split(';')) {
+    const i = part.indexOf('=');
+    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
+  }
+  return undefined;
+}
+
+function ipOf(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? '';
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  res.writeHead(status, {
+    'Content-Type': 'application/json; charset=utf-8',
+    'Cache-Control': 'no-store',
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+    ...headers,
+  });
+  res.end(JSON.stringify(body));
+}
+
+function readBody(req: IncomingMessage): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > BODY_LIMIT) {
+        reject(new HttpError(413, 'the request body is too large'));
+        req.destroy();
+      } else chunks.push(c);
+    });
+    req.on('end', () => {
+      if (size === 0) return resolve(undefined);
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      } catch {
+        reject(new HttpError(400, 'the request body is not valid JSON'));
+      }
+    });
+    req.on('error', reject);
+  });
+}
+
+class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function statusOf(err: unknown): number {
+  if (err instanceof HttpError) return err.status;
+  if (err instanceof PfcamError) {
+    if (err.key === 'errors.notFound') return 404;
+    if (err.key === 'errors.conflict') return 409;
+    return 400;
+  }
+  return 500;
+}
+
+function sameOrigin(req: IncomingMessage): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true;
+  try {
+    return new URL(origin).host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+function equal(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export function createSecurity(options: SecurityOptions): {
+  adminAuth: Record<string, unknown>;
+  httpAdminMiddleware: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
+  security: PfcamSecurity;
+  ready: Promise<void>;
+  close: () => Promise<void>;
+} {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => console.log(line));
+  const box = SecretBox.forDataDir(options.dataDir, env);
+  const limiter = new LoginRateLimiter();
+  const sockets = new Map<string, Principal>();
+  let parts: Parts | undefined;
+
+  const ready = (async () => {
+    const db = await Database.open(join(options.dataDir, options.databaseFile ?? 'pfcam.sqlite'));
+    const users = await Users.open(db, box);
+    const sessions = await SessionTable.open(db, { idleMs: options.idleMs, absoluteMs: options.absoluteMs });
+    const tokens = await Tokens.open(db);
+    const audit = await AuditLog.open(db);
+    parts = { db, users, sessions, tokens, audit };
+    if ((await users.countAdmins()) === 0) {
+      const name = env['PFCAM_ADMIN_USER'] || 'admin';
+      const given = env['PFCAM_ADMIN_PASSWORD'];
+      const password = given || randomPassword();
+      await users.create({
+        name,
+        password,
+        role: 'admin',
+        mustChangePassword: !given,
+        totpSecret: env['PFCAM_ADMIN_TOTP_SECRET'] || undefined,
+      });
+      await audit.append({ actor: 'system', action: 'user.create', outcome: 'ok', target: name });
+      if (!given)
+        log(
+          `[pfcam] first admin "${name}" created; one-time password (change it at first login): ${password}`,
+        );
+    }
+  })();
+  ready.catch((err: unknown) => log(`[pfcam] security could not start: ${errorText(err)}`));
+
+  async function need(): Promise<Parts> {
+    await ready;
+    if (!parts) throw new HttpError(503, 'security is not ready');
+    return parts;
+  }
+
+  function audit(entry: AuditEntry): void {
+    need()
+      .then((p) => p.audit.append(entry))
+      .catch((err: unknown) => log(`[pfcam] audit write failed: ${errorText(err)}`));
+  }
+
+  async function sessionPrincipal(
+    req: IncomingMessage,
+  ): Promise<{ principal: Principal; csrf: string } | undefined> {
+    const sid = cookie(req, SESSION_COOKIE);
+    if (!sid) return undefined;
+    const p = await need();
+    const data = await p.sessions.get(sid);
+    if (!data || typeof data.userId !== 'number' || data['mfa'] !== true) return undefined;
+    const user = await p.users.byId(data.userId);
+    if (!user || user.disabled) return undefined;
+    await p.sessions.touch(sid);
+    return { principal: principalOf(user), csrf: typeof data['csrf'] === 'string' ? data['csrf'] : '' };
+  }
+
+  async function authenticate(req: IncomingMessage): Promise<Principal | undefined> {
+    const auth = req.headers.authorization;
+    if (auth?.startsWith('Bearer ')) return (await need()).tokens.authenticate(auth.slice(7).trim());
+    return (await sessionPrincipal(req))?.principal;
+  }
+
+  async function serveApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const method = req.method ?? 'GET';
+    const bearer = req.headers.authorization?.startsWith('Bearer ') === true;
+    let principal: Principal | undefined;
+    let csrf = '';
+    if (bearer)
+      principal = await (await need()).tokens.authenticate(req.headers.authorization!.slice(7).trim());
+    else {
+      const s = await sessionPrincipal(req);
+      principal = s?.principal;
+      csrf = s?.csrf ?? '';
+    }
+    if (!principal) return sendJson(res, 401, { error: 'login required' });
+    const url = new URL(req.url ?? '/', 'http://x');
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = v;
+    if (path === '/session' && method === 'GET') {
+      return sendJson(res, 200, {
+        user: { name: principal.name, role: principal.role, cameras: principal.cameras },
+        csrfToken: csrf,
+      });
+    }
+    const match = matchRoute(method, path);
+    if (match === undefined) return sendJson(res, 404, { error: 'no such API route' });
+    if (match === 'method') return sendJson(res, 405, { error: 'method not allowed' });
+    const { route, params } = match;
+    if (method !== 'GET' && !bearer) {
+      const sent = req.headers['x-csrf-token'];
+      if (!sameOrigin(req) || typeof sent !== 'string' || csrf === '' || !equal(sent, csrf))
+        return sendJson(res, 403, { error: 'CSRF check failed' });
+    }
+    const body = method === 'GET' || method === 'DELETE' ? undefined : await readBody(req);
+    const apiReq: ApiRequest = { principal, params, query, body, ip: ipOf(req), raw: req };
+    const action = `${route.method} ${route.path}`;
+    if (!isAllowed(principal, route.permission)) {
+      if (route.audit) audit({ actor: principal.name, action, outcome: 'denied', ip: apiReq.ip });
+      return sendJson(res, 403, { error: 'not allowed' });
+    }
+    const camera = route.camera ? await route.camera(apiReq) : undefined;
+    if (route.camera && (camera === undefined || !isAllowed(principal, route.permission, camera))) {
+      if (route.audit) audit({ actor: principal.name, action, outcome: 'denied', ip: apiReq.ip, camera });
+      return sendJson(res, 404, { error: 'not found' });
+    }
+    try {
+      const result = await route.handler(apiReq, res);
+      if (route.audit) audit({ actor: principal.name, action, outcome: 'ok', ip: apiReq.ip, camera });
+      if ('json' in result) sendJson(res, result.status ?? 200, result.json);
+    } catch (err) {
+      if (route.audit) audit({ actor: principal.name, action, outcome: 'failed', ip: apiReq.ip, camera });
+      const status = statusOf(err);
+      if (!res.headersSent)
+        sendJson(res, status, { error: status === 500 ? 'internal error' : errorText(err) });
+    }
+  }
+
+  async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (!sameOrigin(req)) return sendJson(res, 403, { error: 'cross-origin request refused' });
+    const p = await need();
+    const body = (await readBody(req)) as
+      { username?: unknown; password?: unknown; code?: unknown } | undefined;
+    const name = typeof body?.username === 'string' ? body.username : '';
+    const ip = ipOf(req);
+    const wait = limiter.retryAfterMs(ip, name);
+    if (wait > 0)
+      return sendJson(
+        res,
+        429,
+        { error: 'too many attempts' },
+        { 'Retry-After': String(Math.ceil(wait / 1000)) },
+      );
+    const user = await p.users.checkPassword(name, typeof body?.password === 'string' ? body.password : '');
+    const factor =
+      user?.mfaEnrolled && typeof body?.code === 'string'
+        ? await p.users.checkSecondFactor(user.id, body.code)
+        : undefined;
+    if (!user || !factor) {
+      limiter.fail(ip, name);
+      audit({ actor: name, action: 'login.failed', outcome: 'failed', ip });
+      return sendJson(res, 401, { error: 'wrong user name, password or code' });
+    }
+    limiter.succeed(ip, name);
+    const sid = randomBytes(32).toString('base64url');
+    const csrf = randomBytes(24).toString('base64url');
+    await p.sessions.set(sid, {
+      userId: user.id,
+      mfa: true,
+      csrf,
+      ip,
+      userAgent: String(req.headers['user-agent'] ?? ''),
+    });
+    audit({ actor: user.name, action: 'login', outcome: 'ok', ip, detail: factor });
+    const secure = env['PFCAM_TLS_CERT'] ? '; Secure' : '';
+    sendJson(
+      res,
+      200,
+      {
+        user: { name: user.name, role: user.role },
+        csrfToken: csrf,
+        mustChangePassword: user.mustChangePassword,
+      },
+      {
+        'Set-Cookie': `${SESSION_COOKIE}=${sid}; Path=/; HttpOnly; SameSite=Strict${secure}`,
+      },
+    );
+  }
+
+  async function logout(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const sid = cookie(req, SESSION_COOKIE);
+    const s = await sessionPrincipal(req);
+    if (!s || !sid) return sendJson(res, 401, { error: 'login required' });
+    const sent = req.headers['x-csrf-token'];
+    if (!sameOrigin(req) || typeof sent !== 'string' || !equal(sent, s.csrf))
+      return sendJson(res, 403, { error: 'CSRF check failed' });
+    await (await need()).sessions.destroy(sid, 'logout');
+    audit({ actor: s.principal.name, action: 'logout', outcome: 'ok', ip: ipOf(req) });
+    sendJson(
+      res,
+      200,
+      { ok: true },
+      { 'Set-Cookie': `${SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` },
+    );
+  }
+
+  const security: PfcamSecurity = {
+    authenticate,
+    principalForSocket: (id) => sockets.get(id),
+    audit,
+    onRevoke(listener) {
+      let off = (): void => undefined;
+      need()
+        .then((p) => {
+          p.sessions.on('revoke', listener);
+          off = () => p.sessions.off('revoke', listener);
+        })
+        .catch(() => undefined);
+      return () => off();
+    },
+    handler(req, res, next) {
+      const path = new URL(req.url ?? '/', 'http://x').pathname;
+      if (!path.startsWith('/pfcam/')) return next();
+      let work: Promise<void>;
+      if (path === '/pfcam/login' && req.method === 'POST') work = login(req, res);
+      else if (path === '/pfcam/logout' && req.method === 'POST') work = logout(req, res);
+      else if (path.startsWith(API_PREFIX + '/')) work = serveApi(req, res, path.slice(API_PREFIX.length));
+      else return next();
+      work.catch((err: unknown) => {
+        const status = statusOf(err);
+        if (!res.headersSent)
+          sendJson(res, status, { error: status === 500 ? 'internal error' : errorText(err) });
+      });
+    },
+  };
+
+  const adminAuth = {
+    type: 'credentials',
+    /** The editor login: the password field holds the password immediately followed by the 6-digit code. */
+    async users(username: string) {
+      const user = await (await need()).users.byName(username);
+      return user && user.role === 'admin' && !user.disabled
+        ? { username: user.name, permissions: '*' }
+        : null;
+    },
+    async authenticate(username: string, passwordAndCode: string) {
+      const p = await need();
+      if (typeof passwordAndCode !== 'string' || passwordAndCode.length < 7) return null;
+      const code = passwordAndCode.slice(-6);
+      const user = await p.users.checkPassword(username, passwordAndCode.slice(0, -6));
+      const ok =
+        user && user.role === 'admin' && user.mfaEnrolled && (await p.users.checkSecondFactor(user.id, code));
+      audit({ actor: String(username), action: 'editor.login', outcome: ok ? 'ok' : 'failed' });
+      return ok && user ? { username: user.name, permissions: '*' } : null;
+    },
+  };
+
+  /** Drops the wildcard CORS answer Node-RED gives its admin API: the editor is same-origin only. */
+  function httpAdminMiddleware(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
+    const setHeader = res.setHeader.bind(res);
+    res.setHeader = (name: string, value: number | string | readonly string[]) => {
+      if (name.toLowerCase() === 'access-control-allow-origin' && value === '*') return res;
+      return setHeader(name, value);
+    };
+    res.setHeader('X-Frame-Options', 'DENY');
+    next();
+  }
+
+  /** Closes the database (tests, shutdown). */
+  async function close(): Promise<void> {
+    await ready.catch(() => undefined);
+    await parts?.db.close();
+  }
+
+  return { adminAuth, httpAdminMiddleware, security, ready, close };
+}
