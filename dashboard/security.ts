@@ -7,7 +7,8 @@
  */
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, normalize, sep } from 'node:path';
 import { AuditLog, type AuditEntry } from '../lib/auth/audit';
 import { isAllowed, type Principal } from '../lib/auth/permissions';
 import { LoginRateLimiter } from '../lib/auth/rate-limit';
@@ -36,6 +37,32 @@ export interface PfcamSecurity {
   audit(entry: AuditEntry): void;
   onRevoke(listener: (event: RevokeEvent) => void): () => void;
   handler(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
+  /** Records the user of a dashboard socket (and the session it runs on) until `unregisterSocket`. */
+  registerSocket(socketId: string, principal: Principal, sid?: string): void;
+  unregisterSocket(socketId: string): void;
+}
+
+/** The part of a socket.io server socket the dashboard middleware uses. */
+export interface UiSocket {
+  id: string;
+  request: IncomingMessage;
+  use(fn: (packet: unknown[], next: (err?: Error) => void) => void): void;
+  on(event: 'disconnect', listener: () => void): void;
+  disconnect(close?: boolean): void;
+}
+
+/** Login pages served from here: dist/dashboard/pages, by name only. */
+const PAGES: Readonly<Record<string, { file: string; type: string }>> = {
+  '/pfcam/login': { file: 'login.html', type: 'text/html; charset=utf-8' },
+  '/pfcam/pages/login.js': { file: 'login.js', type: 'text/javascript; charset=utf-8' },
+  '/pfcam/pages/login.css': { file: 'login.css', type: 'text/css; charset=utf-8' },
+};
+const PAGES_DIR = join(__dirname, 'pages');
+
+/** The path of a page file inside PAGES_DIR, or undefined when the name would leave it. */
+export function pageFile(name: string): string | undefined {
+  const full = normalize(join(PAGES_DIR, name));
+  return full.startsWith(PAGES_DIR + sep) ? full : undefined;
 }
 
 interface Parts {
@@ -140,6 +167,8 @@ export function createSecurity(options: SecurityOptions): {
   adminAuth: Record<string, unknown>;
   httpAdminMiddleware: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
   security: PfcamSecurity;
+  uiMiddleware: (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+  ioMiddleware: (socket: UiSocket, next: (err?: Error) => void) => void;
   ready: Promise<void>;
   close: () => Promise<void>;
 } {
@@ -147,7 +176,7 @@ export function createSecurity(options: SecurityOptions): {
   const log = options.log ?? ((line: string) => console.log(line));
   const box = SecretBox.forDataDir(options.dataDir, env);
   const limiter = new LoginRateLimiter();
-  const sockets = new Map<string, Principal>();
+  const sockets = new Map<string, { principal: Principal; sid?: string }>();
   let parts: Parts | undefined;
 
   const ready = (async () => {
@@ -332,9 +361,35 @@ export function createSecurity(options: SecurityOptions): {
     );
   }
 
+  async function servePage(res: ServerResponse, page: { file: string; type: string }): Promise<void> {
+    const file = pageFile(page.file);
+    if (!file) return sendJson(res, 404, { error: 'not found' });
+    let body: Buffer;
+    try {
+      body = await readFile(file);
+    } catch {
+      return sendJson(res, 404, { error: 'not found' });
+    }
+    res.writeHead(200, {
+      'Content-Type': page.type,
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'X-Frame-Options': 'DENY',
+      'Content-Security-Policy': "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    });
+    res.end(body);
+  }
+
   const security: PfcamSecurity = {
     authenticate,
-    principalForSocket: (id) => sockets.get(id),
+    principalForSocket: (id) => sockets.get(id)?.principal,
+    registerSocket(id, principal, sid) {
+      sockets.set(id, { principal, sid });
+    },
+    unregisterSocket(id) {
+      sockets.delete(id);
+    },
     audit,
     onRevoke(listener) {
       let off = (): void => undefined;
@@ -353,6 +408,8 @@ export function createSecurity(options: SecurityOptions): {
       if (path === '/pfcam/login' && req.method === 'POST') work = login(req, res);
       else if (path === '/pfcam/logout' && req.method === 'POST') work = logout(req, res);
       else if (path.startsWith(API_PREFIX + '/')) work = serveApi(req, res, path.slice(API_PREFIX.length));
+      else if (Object.hasOwn(PAGES, path) && (req.method === 'GET' || req.method === 'HEAD'))
+        work = servePage(res, PAGES[path]!);
       else return next();
       work.catch((err: unknown) => {
         const status = statusOf(err);
@@ -394,11 +451,86 @@ export function createSecurity(options: SecurityOptions): {
     next();
   }
 
+  /** Who a request to the dashboard is: the session's user (sid included), or undefined. */
+  async function sessionOf(req: IncomingMessage): Promise<{ principal: Principal; sid: string } | undefined> {
+    const sid = cookie(req, SESSION_COOKIE);
+    const s = sid ? await sessionPrincipal(req) : undefined;
+    return s && sid ? { principal: s.principal, sid } : undefined;
+  }
+
+  /**
+   * `ui.middleware`: the dashboard's pages only for a signed-in user; a browser page without a session goes to
+   * the login page, anything else gets 401.
+   */
+  function uiMiddleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+    sessionOf(req).then(
+      (s) => {
+        if (s) return next();
+        const wantsHtml = /text\/html/.test(String(req.headers.accept ?? ''));
+        if (wantsHtml) {
+          res.writeHead(302, { Location: '/pfcam/login?next=/ui/', 'Cache-Control': 'no-store' });
+          res.end();
+        } else sendJson(res, 401, { error: 'login required' });
+      },
+      (err: unknown) => {
+        log(`[pfcam] dashboard session check failed: ${errorText(err)}`);
+        if (!res.headersSent) sendJson(res, 503, { error: 'security is not ready' });
+      },
+    );
+  }
+
+  /** Sockets per session id, to cut them when the session is revoked. */
+  const bySid = new Map<string, Set<UiSocket>>();
+  ready
+    .then(() =>
+      parts?.sessions.on('revoke', (event: RevokeEvent) => {
+        for (const socket of bySid.get(event.sid) ?? []) socket.disconnect(true);
+      }),
+    )
+    .catch(() => undefined);
+
+  /**
+   * `ui.ioMiddleware` (socket.io `io.use`): a dashboard socket only for a signed-in user from the same origin;
+   * the socket's user is recorded for `principalForSocket`, every incoming packet's `socketid` is overwritten
+   * with the real socket id, and the socket is cut when its session is revoked (logout, user disabled).
+   */
+  function ioMiddleware(socket: UiSocket, next: (err?: Error) => void): void {
+    const req = socket.request;
+    if (!sameOrigin(req)) return next(new Error('cross-origin refused'));
+    sessionOf(req).then(
+      (s) => {
+        if (!s) return next(new Error('login required'));
+        security.registerSocket(socket.id, s.principal, s.sid);
+        let set = bySid.get(s.sid);
+        if (!set) bySid.set(s.sid, (set = new Set()));
+        set.add(socket);
+        socket.on('disconnect', () => {
+          security.unregisterSocket(socket.id);
+          const open = bySid.get(s.sid);
+          open?.delete(socket);
+          if (open?.size === 0) bySid.delete(s.sid);
+        });
+        socket.use((packet, nextPacket) => {
+          const data = packet[1];
+          if (data !== null && typeof data === 'object') {
+            const d = data as { socketid?: unknown; msg?: unknown };
+            d.socketid = socket.id;
+            if (d.msg !== null && typeof d.msg === 'object')
+              (d.msg as { socketid?: unknown }).socketid = socket.id;
+          }
+          nextPacket();
+        });
+        next();
+      },
+      () => next(new Error('security is not ready')),
+    );
+  }
+
   /** Closes the database (tests, shutdown). */
   async function close(): Promise<void> {
     await ready.catch(() => undefined);
     await parts?.db.close();
   }
 
-  return { adminAuth, httpAdminMiddleware, security, ready, close };
+  return { adminAuth, httpAdminMiddleware, security, uiMiddleware, ioMiddleware, ready, close };
 }
