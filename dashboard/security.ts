@@ -106,6 +106,11 @@ function sendJson(
 }
 
 function readBody(req: IncomingMessage): Promise<unknown> {
+  // Mounted on Node-RED's HTTP server, an earlier body parser (the editor API's, at the same root) may have
+  // read the body already: take its result.
+  const parsed = req as IncomingMessage & { _body?: boolean; body?: unknown };
+  if (parsed._body === true) return Promise.resolve(parsed.body);
+  if (req.readableEnded) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
