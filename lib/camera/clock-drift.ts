@@ -15,7 +15,7 @@ import {
   type WritableCamera,
   type WriteSettingsOptions,
 } from './settings-writer';
-import { toUtcIso } from './time';
+import { toUtcIso } from '../time/zoned-time';
 import { InputError } from '../errors';
 
 /** Default tolerance, seconds: a few seconds of drift are harmless for event time stamps. */
