@@ -1,7 +1,9 @@
 /**
- * `npm run soak [-- --recordings N --cameras C --seed S --keep]`: the ingest path under every simulator fault at
- * once, with Node-RED killed (SIGKILL) at random moments and restarted on the same data, until N recordings were
- * made across C cameras. Then it lets the archive settle and checks it against the cameras: every recording the
+ * `npm run soak [-- --recordings N --cameras C --seed S --stops --keep]`: the ingest path under every simulator
+ * fault at once, with Node-RED killed (SIGKILL) at random moments and restarted on the same data, until N
+ * recordings were made across C cameras. With `--stops`, Node-RED is stopped gracefully instead (SIGTERM, as
+ * Ctrl-C, a service manager or a redeploy does) during busy archiving, and the log must then hold no
+ * "database is closed" error. Then it lets the archive settle and checks it against the cameras: every recording the
  * camera client accepts stored exactly once with the camera's exact bytes, no temp file, no row without its
  * file, no file without its row.
  *
@@ -22,6 +24,8 @@ interface SoakOptions {
   cameras: number;
   seed: number;
   keep: boolean;
+  /** Graceful stops (SIGTERM) instead of kills (SIGKILL). */
+  stops: boolean;
   /** Mean seconds between two kills. */
   killEvery: number;
   /** Seconds allowed to settle after the last recording. */
@@ -34,6 +38,7 @@ function parseArgs(argv: readonly string[]): SoakOptions {
     cameras: 8,
     seed: 1,
     keep: false,
+    stops: false,
     killEvery: 4,
     settle: 150,
   };
@@ -50,9 +55,10 @@ function parseArgs(argv: readonly string[]): SoakOptions {
     else if (arg === '--kill-every') options.killEvery = value();
     else if (arg === '--settle') options.settle = value();
     else if (arg === '--keep') options.keep = true;
+    else if (arg === '--stops') options.stops = true;
     else if (arg === '--help' || arg === '-h') {
       console.log(
-        'npm run soak -- [--recordings N=3000] [--cameras C=8] [--seed S=1] [--kill-every SECONDS=4] [--settle SECONDS=150] [--keep]',
+        'npm run soak -- [--recordings N=3000] [--cameras C=8] [--seed S=1] [--kill-every SECONDS=4] [--settle SECONDS=150] [--stops] [--keep]',
       );
       process.exit(0);
     } else throw new Error(`unknown option ${arg}`);
@@ -86,6 +92,11 @@ function alive(nodeRed: NodeRedProcess): boolean {
   }
 }
 
+/** "database is closed" errors in the log (a store closed under its users during a stop). */
+function databaseClosedIn(log: string): number {
+  return log.split('database is closed').length - 1;
+}
+
 /** Times Node-RED died of an uncaught exception (not of our SIGKILLs), from its log. */
 function crashesIn(log: string): number {
   return log.split('[red] Uncaught Exception').length - 1;
@@ -98,6 +109,7 @@ async function main(): Promise<number> {
     throw new Error('dist/ is missing: run `npm run build` first');
   }
   const rand = random(options.seed);
+  const signal = options.stops ? 'SIGTERM' : 'SIGKILL';
   const started = Date.now();
   const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`;
   const dir = await mkdtemp(join(tmpdir(), 'pfcam-soak-'));
@@ -122,7 +134,7 @@ async function main(): Promise<number> {
   console.log(
     `soak: ${options.recordings} recordings on ${options.cameras} cameras (${perSecond.toFixed(1)}/s), every fault on ` +
       `(hostile recordings on camera 1 of 8), ` +
-      `SIGKILL every ~${options.killEvery} s, seed ${options.seed}, data in ${dir}`,
+      `${signal} every ~${options.killEvery} s, seed ${options.seed}, data in ${dir}`,
   );
   let cameras: SimulatedCamera[] = [];
   let nodeRed: NodeRedProcess | undefined;
@@ -165,7 +177,7 @@ async function main(): Promise<number> {
     while (made < options.recordings) {
       await sleep((0.5 + rand()) * options.killEvery * 1000);
       if (rand() < 0.2) void cameras[Math.floor(rand() * cameras.length)]!.control.restart();
-      await nodeRed.stop('SIGKILL');
+      await nodeRed.stop(signal);
       kills++;
       await nodeRed.restart();
       if (Date.now() - lastReport > 10_000) {
@@ -176,7 +188,7 @@ async function main(): Promise<number> {
     }
     // One more kill right after the last recording, then let it settle (faults still on).
     await sleep(rand() * 2000);
-    await nodeRed.stop('SIGKILL');
+    await nodeRed.stop(signal);
     kills++;
     await nodeRed.restart();
     const expected = (): number => cameras.reduce((n, c) => n + expectedRecordings(c).accepted.length, 0);
@@ -196,11 +208,12 @@ async function main(): Promise<number> {
     if (options.keep) await writeFile(join(dir, 'node-red.log'), nodeRed.log);
     const check = await checkArchive({ databaseFile, mediaDir, cameras, log: nodeRed.log });
     const crashes = crashesIn(nodeRed.log);
+    const closedErrors = databaseClosedIn(nodeRed.log);
     for (const problem of check.problems.slice(0, 20)) console.log(`soak: problem: ${problem}`);
     if (check.problems.length > 20) console.log(`soak: ... and ${check.problems.length - 20} more problems`);
     console.log(
       `soak: ${elapsed()}: ${made} recordings made, ${check.refused} refused by the client as hostile, ` +
-        `${kills} SIGKILLs, ${crashes} crashes of Node-RED itself, ${check.partFiles.length} temp files, ` +
+        `${kills} ${signal}s, ${crashes} crashes of Node-RED itself, ${check.partFiles.length} temp files, ` +
         `${check.orphans.length} orphan files`,
     );
     if (crashes > 0) {
@@ -209,10 +222,20 @@ async function main(): Promise<number> {
         `soak: Node-RED crashed ${crashes} times; the first:\n${nodeRed.log.slice(first, first + 1500)}`,
       );
     }
+    if (closedErrors > 0) {
+      const first = nodeRed.log.indexOf('database is closed');
+      const from = nodeRed.log.lastIndexOf('\n', first) + 1;
+      console.log(
+        `soak: ${closedErrors} "database is closed" errors in the log; the first:\n` +
+          nodeRed.log.slice(from, from + 600),
+      );
+    }
     console.log(
-      `recordings=${check.recordings} lost=${check.lost} duplicated=${check.duplicated} corrupt=${check.corrupt}`,
+      `recordings=${check.recordings} lost=${check.lost} duplicated=${check.duplicated} corrupt=${check.corrupt}` +
+        (options.stops ? ` stops=${kills} databaseClosed=${closedErrors}` : ''),
     );
-    return check.lost === 0 && check.duplicated === 0 && check.corrupt === 0 && crashes === 0 ? 0 : 1;
+    const clean = check.lost === 0 && check.duplicated === 0 && check.corrupt === 0 && crashes === 0;
+    return clean && (!options.stops || closedErrors === 0) ? 0 : 1;
   } finally {
     await nodeRed?.stop('SIGKILL');
     await Promise.all(cameras.map((c) => c.stop()));

@@ -16,6 +16,7 @@ import { Authenticator } from './auth';
 import { fileNameAt, isoLocal, timeZones } from './clock';
 import { drawPlan, NO_FAULTS, validateFaults, type FaultConfig, type FaultPlan } from './faults';
 import { BodyError, parseJson, parseRange, readBody, Timers, writeBody } from './http-io';
+import { startRtspStream, stampJpeg, type RtspStream, type RtspStreamOptions } from './live-stream';
 import { bufferSource, loadFixtures, syntheticSource, type MediaSource } from './media';
 import { derive, randomInt, type Random } from './prng';
 import {
@@ -81,6 +82,15 @@ export interface SimulatedCameraOptions {
   faults?: Partial<FaultConfig>;
   /** Pre-create this many (metadata-only, synthetic) recordings. */
   hugeList?: number;
+  /** The `hd` stream has no snapshot URL (as on firmware without one). Default false. */
+  noSnapshot?: boolean;
+  /** Frames per second of the MJPEG live stream (default 5). */
+  liveFps?: number;
+  /**
+   * Serve a real RTSP H.264 stream (GStreamer, see live-stream.ts) and advertise it in `/api/streams` and the
+   * RTSP settings. Default off.
+   */
+  rtspStream?: boolean | RtspStreamOptions;
 }
 
 /** One request as the camera received it. */
@@ -114,6 +124,8 @@ export interface CameraControl {
   readonly uptimeSeconds: number;
   /** Every camera request received (the last 10 000): method, path, headers. */
   requests(): ReadonlyArray<SimulatedRequest>;
+  /** MJPEG live-stream connections: open right now, and opened since start. */
+  liveStreams(): { open: number; opened: number };
   clearRequests(): void;
   on(event: 'recording', listener: (e: CameraEvent) => void): this;
   on(event: 'restart', listener: (info: { ms: number }) => void): this;
@@ -259,6 +271,9 @@ class CameraControlImpl extends EventEmitter implements CameraControl {
   clearRequests(): void {
     this.camera.requestLog.length = 0;
   }
+  liveStreams(): { open: number; opened: number } {
+    return { ...this.camera.liveStreamCount };
+  }
 }
 
 export class Camera implements SimulatedCamera {
@@ -268,6 +283,9 @@ export class Camera implements SimulatedCamera {
   faults: FaultConfig;
   settings: CameraSettings;
   readonly requestLog: SimulatedRequest[] = [];
+  readonly liveStreamCount = { open: 0, opened: 0 };
+  private rtsp: RtspStream | undefined;
+  private liveSeq = 0;
 
   private readonly options: SimulatedCameraOptions;
   private readonly host: string;
@@ -366,6 +384,7 @@ export class Camera implements SimulatedCamera {
     await this.listen();
     const address = this.server.address();
     if (address && typeof address === 'object') this.listenPort = address.port;
+    if (this.options.rtspStream) await this.startRtsp(this.options.rtspStream);
     this.bootMs = Date.now();
     this.scheduleRandomTrigger();
     this.configureStorm();
@@ -394,11 +413,22 @@ export class Camera implements SimulatedCamera {
       this.sseClients.clear();
       for (const socket of this.sockets) socket.destroy();
       if (this.listening) await this.closeListener();
+      await this.rtsp?.stop();
       await this.closing;
       this.wakeUpWaiters();
       this.control.removeAllListeners();
     })();
     return this.stopped;
+  }
+
+  private async startRtsp(options: true | RtspStreamOptions): Promise<void> {
+    const given = options === true ? {} : options;
+    this.rtsp = await startRtspStream({
+      host: this.host,
+      fps: this.settings.rtsp_fps > 15 ? 15 : this.settings.rtsp_fps,
+      ...given,
+    });
+    this.settings = { ...this.settings, rtsp: true, rtsp_port: this.rtsp.port, rtsp_path: this.rtsp.path };
   }
 
   private listen(): Promise<void> {
@@ -892,7 +922,7 @@ export class Camera implements SimulatedCamera {
     if (path === '/stream-hd' && !this.unsupported.has('streams')) {
       return this.only(ctx, ['GET'], () => this.mjpeg(ctx));
     }
-    if (path === SNAPSHOT_PATH && !this.unsupported.has('streams')) {
+    if (path === SNAPSHOT_PATH && !this.unsupported.has('streams') && !this.options.noSnapshot) {
       return this.only(ctx, ['GET', 'HEAD'], () => this.snapshot(ctx));
     }
     if (!path.startsWith('/api/')) return this.notFound(ctx);
@@ -1046,10 +1076,12 @@ export class Camera implements SimulatedCamera {
       hd: {
         name: 'hd',
         codec: 'mjpeg',
-        fps: LIVE_FPS,
+        fps: this.options.liveFps ?? LIVE_FPS,
         resolution: { width: s.live_resolution_width, height: height(s.live_resolution_width) },
         url: { absolute: `${this.url}/stream-hd`, relative: '/stream-hd' },
-        snapshot: { url: { absolute: `${this.url}${SNAPSHOT_PATH}`, relative: SNAPSHOT_PATH } },
+        ...(this.options.noSnapshot
+          ? {}
+          : { snapshot: { url: { absolute: `${this.url}${SNAPSHOT_PATH}`, relative: SNAPSHOT_PATH } } }),
       },
     };
     if (s.rtsp) {
@@ -1158,14 +1190,21 @@ export class Camera implements SimulatedCamera {
     let index = 0;
     const send = (): void => {
       if (res.destroyed || res.writableNeedDrain) return;
-      const frame = frames[index++ % frames.length]!;
+      const seq = ++this.liveSeq;
+      const now = Date.now();
+      const frame = stampJpeg(frames[index++ % frames.length]!, seq, now);
       res.write(`--${boundary}\r\nContent-Type: image/jpeg\r\nContent-Length: ${frame.length}\r\n\r\n`);
       res.write(frame);
       res.write('\r\n');
     };
+    this.liveStreamCount.open++;
+    this.liveStreamCount.opened++;
     send();
-    const timer = this.timers.interval(send, 1000 / LIVE_FPS);
-    res.on('close', () => this.timers.clear(timer));
+    const timer = this.timers.interval(send, 1000 / (this.options.liveFps ?? LIVE_FPS));
+    res.on('close', () => {
+      this.liveStreamCount.open--;
+      this.timers.clear(timer);
+    });
   }
 
   private sse(ctx: Context): void {

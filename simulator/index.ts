@@ -68,3 +68,11 @@ export async function startCameras(
   }
   return cameras;
 }
+export {
+  readJpegStamp,
+  rtspAvailable,
+  stampJpeg,
+  startRtspStream,
+  type RtspStream,
+  type RtspStreamOptions,
+} from './live-stream';

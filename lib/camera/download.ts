@@ -58,6 +58,11 @@ export interface DownloadSink {
   writable(): Writable;
   /** The sink's own failure (disk full, target closed), if any: fatal, never retried. */
   readonly failure: unknown;
+  /**
+   * Resolves once no write of an earlier attempt is still in flight. A failed pipeline rejects at once, while a
+   * write it started may still be landing: `bytes` is only the resume offset once this resolved.
+   */
+  settle(): Promise<void>;
 }
 
 const PROGRESS_INTERVAL_MS = 250;
@@ -264,6 +269,8 @@ export async function runDownload(req: MediaRequest, sink: DownloadSink): Promis
           );
         break;
       } catch (e) {
+        // the next attempt resumes at sink.bytes: every write of this one must have landed (or failed) first
+        await sink.settle();
         if (res && !res.body.destroyed) {
           // Destroying an undici body emits an 'error' (AbortError); with no listener left (the pipeline has
           // ended) that error would be uncaught and end the process.
@@ -319,6 +326,10 @@ abstract class BaseSink implements DownloadSink {
     return Promise.reject(new SinkFailure('this target cannot start over'));
   }
 
+  settle(): Promise<void> {
+    return Promise.resolve();
+  }
+
   protected accept(chunk: Buffer): void {
     this.hash.update(chunk);
     this.bytes += chunk.length;
@@ -365,7 +376,19 @@ export class FileSink extends BaseSink {
     return sink;
   }
 
+  /** The write in flight, if any (the Writable hands over one writev at a time). */
+  private inflight: Promise<void> | undefined;
+
+  override async settle(): Promise<void> {
+    while (this.inflight) await this.inflight;
+  }
+
+  private landed(write: Promise<void>): void {
+    if (this.inflight === write) this.inflight = undefined;
+  }
+
   override async restart(): Promise<void> {
+    await this.settle();
     await this.fh.truncate(0);
     this.hash = createHash('sha256');
     this.bytes = 0;
@@ -395,7 +418,14 @@ export class FileSink extends BaseSink {
     return new Writable({
       highWaterMark: 256 * 1024,
       writev: (chunks, cb) => {
-        write(chunks.map((c) => c.chunk as Buffer)).then(
+        const done = write(chunks.map((c) => c.chunk as Buffer));
+        // settles either way (its failure is reported through cb)
+        const tracked: Promise<void> = done.then(
+          () => this.landed(tracked),
+          () => this.landed(tracked),
+        );
+        this.inflight = tracked;
+        done.then(
           () => cb(),
           (err: unknown) => cb(this.fail(err)),
         );
@@ -405,6 +435,7 @@ export class FileSink extends BaseSink {
 
   /** fsync, close, rename into place, fsync the folder (best effort). */
   async finish(finalPath: string): Promise<void> {
+    await this.settle();
     await this.fh.sync();
     await this.fh.close();
     await rename(this.partPath, finalPath);
@@ -418,6 +449,7 @@ export class FileSink extends BaseSink {
   }
 
   async abandon(keep: boolean): Promise<void> {
+    await this.settle();
     await this.fh.close().catch(() => undefined);
     if (!keep || this.bytes === 0) await rm(this.partPath, { force: true });
   }

@@ -29,6 +29,8 @@ export interface NodeRedProcessOptions {
   settings?: Record<string, unknown>;
   /** Reuse this user directory (to restart a killed instance on the same data). */
   userDir?: string;
+  /** Environment variables added to the process's (what `${VAR}` properties of the flows read). */
+  env?: Record<string, string>;
 }
 
 export class NodeRedProcess {
@@ -39,6 +41,7 @@ export class NodeRedProcess {
   private constructor(
     readonly userDir: string,
     readonly port: number,
+    private readonly env: Record<string, string> = {},
   ) {}
 
   /** Creates the user directory (unless given) and starts Node-RED; resolves once the flows have started. */
@@ -65,7 +68,7 @@ export class NodeRedProcess {
       ...options.settings,
     };
     writeFileSync(join(userDir, 'settings.js'), `module.exports = ${JSON.stringify(settings, null, 2)};\n`);
-    const instance = new NodeRedProcess(userDir, port);
+    const instance = new NodeRedProcess(userDir, port, options.env);
     await instance.spawn();
     return instance;
   }
@@ -173,7 +176,7 @@ export class NodeRedProcess {
         '--userDir',
         this.userDir,
       ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } },
     );
     this.child = child;
     const onData = (chunk: Buffer): void => {

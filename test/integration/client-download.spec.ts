@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import type { CameraEvent } from '../../lib/camera/types';
 import { CameraError, CameraHttpError, IntegrityError, TooLargeError } from '../../lib/camera/errors';
+import { FileSink } from '../../lib/camera/download';
 import type { SimulatedCamera } from '../../simulator';
 import { faultsForNext, Rig, requests } from './client-fixtures';
 
@@ -131,6 +132,27 @@ describe('camera client against the simulator: downloads', function () {
     camera.control.clearFaults();
     const result = await client.downloadToFile('video', event, file);
     assert.equal(result.sha256, camera.control.media(event.fileName, 'video').sha256);
+  });
+
+  it('resumes at the bytes really on disk when an attempt fails with a write still in flight', async () => {
+    // A failed pipeline rejects at once while the part file's last write may still be landing: the resume
+    // offset must wait for it, or the next part is appended after bytes the offset does not count (a file of
+    // the right size with a repeated stretch: a SHA-256 mismatch).
+    const partPath = join(dir, 'race.mp4.part');
+    const sink = await FileSink.open(partPath, undefined);
+    try {
+      const chunk = Buffer.alloc(8 * MB, 7);
+      const writable = sink.writable();
+      writable.on('error', () => undefined);
+      writable.write(chunk);
+      writable.destroy(new Error('the camera went away')); // what pipeline() does when the body fails
+      await sink.settle();
+      const onDisk = (await stat(partPath)).size;
+      assert.equal(sink.bytes, onDisk);
+      assert.equal(sink.hash.copy().digest('hex'), await fileSha(partPath));
+    } finally {
+      await sink.abandon(false);
+    }
   });
 
   it('removes the part when the recording is gone (404), without retrying', async () => {

@@ -78,14 +78,12 @@ describe('camera client against the simulator: faults', function () {
   it('never hangs on a camera that accepts and never answers: a timeout error within the budget', async () => {
     const client = rig.client(camera, { timeouts: { headersMs: 150 }, retry: { attempts: 2 } });
     camera.control.setFaults({ stallRate: 1 });
-    const started = Date.now();
+    // the per-phase timeout ends each attempt (else the test's own timeout would): both attempts were made
     await assert.rejects(
       client.getSystemInfo(),
       (err) =>
         err instanceof CameraTimeoutError && err.phase === 'headers' && err.key === 'errors.cameraTimeout',
     );
-    // undici checks the per-phase timeouts with a resolution of about one second
-    assert.ok(Date.now() - started < 5000, `took ${Date.now() - started} ms`);
     assert.equal(requests(camera).length, 2);
 
     // the total budget bounds every attempt and wait, whatever the per-phase timeouts
@@ -93,18 +91,19 @@ describe('camera client against the simulator: faults', function () {
       timeouts: { headersMs: 60_000, requestMs: 300 },
       retry: { attempts: 10 },
     });
-    const t0 = Date.now();
+    // the budget, not the 60 s header timeout, ended the call: one attempt, cut short, and no retry after it
+    camera.control.clearRequests();
     await assert.rejects(
       patient.getSystemInfo(),
       (err) => err instanceof CameraTimeoutError && err.phase === 'total',
     );
-    assert.ok(Date.now() - t0 < 2000, `took ${Date.now() - t0} ms`);
-    const perCall = Date.now();
+    assert.equal(requests(camera).length, 1);
+    camera.control.clearRequests();
     await assert.rejects(
       patient.listEvents({ timeoutMs: 100 }),
       (err) => err instanceof CameraTimeoutError && err.phase === 'total',
     );
-    assert.ok(Date.now() - perCall < 2000);
+    assert.equal(requests(camera).length, 1);
   });
 
   it('waits out a slow camera within the budget, and times out past it', async () => {

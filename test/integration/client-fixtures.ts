@@ -54,35 +54,9 @@ export function requests(camera: SimulatedCamera, prefix = '/api/'): SimulatedRe
   return camera.control.requests().filter((r) => r.path.startsWith(prefix));
 }
 
-/**
- * Resolves with the first value `subscribe` delivers, or rejects after `timeoutMs`. `subscribe` gets the
- * resolver and returns its own cleanup.
- */
-export function waitFor<T>(
-  what: string,
-  subscribe: (resolve: (value: T) => void) => () => void,
-  timeoutMs = 5000,
-): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    let cleanup: () => void = () => undefined;
-    const timer = setTimeout(() => {
-      settled = true;
-      cleanup();
-      reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}`));
-    }, timeoutMs);
-    const unsubscribe = subscribe((value) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      cleanup();
-      resolve(value);
-    });
-    // a value delivered during subscribe() is cleaned up here
-    if (settled) unsubscribe();
-    else cleanup = unsubscribe;
-  });
-}
+/** The shared wait on events (test/helpers/wait-for). */
+import { waitFor } from '../helpers/wait-for';
+export { waitFor };
 
 /** A queue of values pushed by callbacks, taken in order with a timeout. */
 export class Inbox<T> {

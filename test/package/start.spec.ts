@@ -1,84 +1,171 @@
 /**
- * `npm start` (scripts/start.js, on the built package): the simulator's cameras and Node-RED with the shipped
- * flows come up, and SIGTERM stops all of it.
+ * `npm start` (scripts/start.js, on the built package): the simulator's cameras, the local S3 and MQTT stand-ins
+ * and Node-RED with the shipped flows come up healthy, and SIGTERM stops all of it.
  */
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort } from '../helpers/node-red-process';
+import { NodeStatuses } from '../helpers/node-red-comms';
+import { waitUntil } from '../helpers/wait-for';
 
 const root = join(__dirname, '..', '..');
 
-function waitForOutput(
-  child: ChildProcess,
-  pattern: RegExp,
-  output: { text: string },
-  timeoutMs: number,
-): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.stdout?.off('data', check);
-      reject(new Error(`no ${String(pattern)} within ${timeoutMs} ms:\n${output.text.slice(-2000)}`));
-    }, timeoutMs);
-    const check = (): void => {
-      if (!pattern.test(output.text)) return;
-      clearTimeout(timer);
-      child.stdout?.off('data', check);
-      resolve();
-    };
-    child.stdout?.on('data', check);
-    check();
+interface Started {
+  child: ChildProcess;
+  output: { text: string };
+  stdout: NodeJS.EventEmitter;
+}
+
+/** Starts `npm start`'s script with free ports everywhere (PORT=0, PFCAM_SIMULATOR_PORT=0). */
+function start(dataDir: string, env: Record<string, string> = {}): Started {
+  const output = { text: '' };
+  const child = spawn(process.execPath, [join(root, 'scripts', 'start.js')], {
+    env: { ...process.env, PFCAM_DATA: dataDir, PORT: '0', PFCAM_SIMULATOR_PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output.text += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output.text += chunk.toString()));
+  return { child, output, stdout: child.stdout as NodeJS.EventEmitter };
+}
+
+function waitForOutput(started: Started, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return waitUntil(
+    `${String(pattern)} in the output`,
+    started.stdout,
+    'data',
+    () => pattern.exec(started.output.text),
+    timeoutMs,
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}:\n${started.output.text.slice(-2000)}`);
   });
 }
 
-describe('npm start', function () {
-  this.timeout(90_000);
-  let dataDir: string;
-  let child: ChildProcess | undefined;
+async function stop(started: Started): Promise<number | null> {
+  const { child } = started;
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  child.kill('SIGTERM');
+  return exited;
+}
 
-  before(() => {
+describe('npm start', function () {
+  this.timeout(120_000);
+  let dataDir: string;
+  const running: Started[] = [];
+  let statuses: NodeStatuses | undefined;
+
+  beforeEach(() => {
     dataDir = mkdtempSync(join(tmpdir(), 'pfcam-start-'));
   });
 
-  after(() => {
-    if (child && child.exitCode === null) child.kill('SIGKILL');
+  afterEach(() => {
+    statuses?.close();
+    statuses = undefined;
+    for (const started of running.splice(0)) {
+      if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill('SIGKILL');
+    }
     rmSync(dataDir, { recursive: true, force: true });
   });
 
-  it('runs the simulator and Node-RED with the shipped flows, prints the addresses, and stops on SIGTERM', async () => {
-    const port = await freePort();
-    const output = { text: '' };
-    child = spawn(process.execPath, [join(root, 'scripts', 'start.js')], {
-      env: { ...process.env, PFCAM_DATA: dataDir, PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.on('data', (chunk: Buffer) => (output.text += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (output.text += chunk.toString()));
-    await waitForOutput(child, /dashboard http:\/\/127\.0\.0\.1:\d+\/ui/, output, 60_000);
+  it('runs the simulator, local S3 and MQTT stand-ins and Node-RED healthy, prints the addresses, and stops on SIGTERM', async () => {
+    const started = start(dataDir);
+    running.push(started);
+    const editorUrl = (await waitForOutput(started, /editor {4}(http:\/\/127\.0\.0\.1:\d+)\//, 60_000))[1]!;
+    await waitForOutput(started, /dashboard http:\/\/127\.0\.0\.1:\d+\/ui/, 10_000);
+    const text = started.output.text;
 
-    assert.match(output.text, /simulated camera PFC4-[\d-]+ at http:\/\/127\.0\.0\.1:8081/);
-    const system = (await (await fetch('http://127.0.0.1:8081/api/system')).json()) as {
-      serialNumber: string;
-    };
+    const cameraUrls = [...text.matchAll(/simulated camera PFC4-[\d-]+ at (http:\/\/127\.0\.0\.1:\d+)/g)].map(
+      (m) => m[1],
+    );
+    assert.equal(cameraUrls.length, 3, text);
+    const s3Url = /local S3 stand-in at (http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
+    const mqttUrl = /local MQTT broker stand-in at (mqtt:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
+    assert.ok(s3Url, text);
+    assert.ok(mqttUrl, text);
+    const system = (await (await fetch(`${cameraUrls[0]}/api/system`)).json()) as { serialNumber: string };
     assert.match(system.serialNumber, /^PFC4-/);
-    const editor = await fetch(`http://127.0.0.1:${port}/`);
-    assert.equal(editor.status, 200);
-    const dashboard = await fetch(`http://127.0.0.1:${port}/ui/`);
-    assert.equal(dashboard.status, 200);
+    assert.equal((await fetch(`${editorUrl}/`)).status, 200);
+    assert.equal((await fetch(`${editorUrl}/ui/`)).status, 200);
 
-    // The data stays in PFCAM_DATA, with the shipped flows and a credential key readable by the owner only.
-    const flows = JSON.parse(readFileSync(join(dataDir, 'node-red', 'flows.json'), 'utf8')) as {
-      type: string;
-    }[];
+    // The data stays in PFCAM_DATA, with the shipped flows and a credential key readable by the owner only;
+    // the flows name the services by variable, and hold no key.
+    const flowsText = readFileSync(join(dataDir, 'node-red', 'flows.json'), 'utf8');
+    const flows = JSON.parse(flowsText) as { type: string; d?: boolean }[];
     assert.ok(flows.some((n) => n.type === 'pfcam-camera'));
+    assert.ok(
+      flows.every((n) => n.d !== true),
+      'every node is enabled when the stand-ins run',
+    );
+    const addressed = flows.filter(
+      (n) => n.type === 'pfcam-camera' || n.type === 'pfcam-s3' || n.type === 'mqtt-broker',
+    );
+    for (const n of addressed as Record<string, unknown>[])
+      for (const key of ['url', 'endpoint', 'broker'])
+        if (key in n)
+          assert.match(
+            String(n[key]),
+            /^\$\{[A-Z0-9_]+\}$/,
+            `${String(n.id)}.${key} is read from the environment`,
+          );
+    assert.doesNotMatch(flowsText, /pfcam-local|"credentials"/);
     assert.ok(existsSync(join(dataDir, 'credential-secret')));
 
-    const exited = new Promise<number | null>((resolve) => child?.once('exit', (code) => resolve(code)));
-    child.kill('SIGTERM');
-    assert.equal(await exited, 0);
-    await assert.rejects(fetch('http://127.0.0.1:8081/api/system'), 'the simulator must be stopped');
-    await assert.rejects(fetch(`http://127.0.0.1:${port}/`), 'Node-RED must be stopped');
+    // Healthy as the editor shows it: the archive green, the backup green (its stored recordings uploaded),
+    // the MQTT nodes connected. The simulated cameras hold recordings from the start.
+    statuses = await NodeStatuses.connect(editorUrl);
+    await statuses.waitFor(
+      'ingest-archive',
+      (s) => s.fill === 'green' && /^[1-9]\d* stored/.test(s.text ?? ''),
+      'archive green with recordings stored',
+      60_000,
+    );
+    await statuses.waitFor('ingest-backup', (s) => s.fill === 'green', 'backup green', 60_000);
+    for (const id of ['alerts-mqtt-event', 'alerts-mqtt-status'])
+      await statuses.waitFor(
+        id,
+        (s) => s.fill === 'green' && /connected/.test(s.text ?? ''),
+        'MQTT connected',
+        30_000,
+      );
+    assert.doesNotMatch(started.output.text, /Connection failed|\[error\]/);
+    // the stand-in bucket holds what the backup node reported
+    const listing = await (await fetch(`${s3Url}/pfcam-archive?list-type=2`)).text();
+    assert.match(listing, /<Key>site-1\//);
+
+    assert.equal(await stop(started), 0);
+    await assert.rejects(fetch(`${cameraUrls[0]}/api/system`), 'the simulator must be stopped');
+    await assert.rejects(fetch(`${s3Url}/pfcam-archive`), 'the S3 stand-in must be stopped');
+    await assert.rejects(fetch(`${editorUrl}/`), 'Node-RED must be stopped');
+  });
+
+  it('without the simulator and with no S3 or MQTT configured, disables the backup and MQTT nodes instead of failing', async () => {
+    const env: Record<string, string> = {
+      PFCAM_SIMULATOR: '0',
+      PFCAM_S3_BUCKET: '',
+      PFCAM_S3_ENDPOINT: '',
+      MQTT_HOST: '',
+    };
+    const started = start(dataDir, env);
+    running.push(started);
+    const editorUrl = (await waitForOutput(started, /editor {4}(http:\/\/127\.0\.0\.1:\d+)\//, 60_000))[1]!;
+    assert.doesNotMatch(started.output.text, /stand-in|simulated camera/);
+    assert.match(started.output.text, /S3 not configured/);
+    assert.match(started.output.text, /MQTT not configured/);
+    const flows = JSON.parse(readFileSync(join(dataDir, 'node-red', 'flows.json'), 'utf8')) as {
+      id: string;
+      d?: boolean;
+      requireBackup?: boolean;
+    }[];
+    const byId = new Map(flows.map((n) => [n.id, n]));
+    for (const id of ['ingest-backup', 'alerts-mqtt-event', 'alerts-mqtt-status'])
+      assert.equal(byId.get(id)?.d, true, `${id} is disabled`);
+    assert.equal(byId.get('ingest-retention')?.requireBackup, false);
+    statuses = await NodeStatuses.connect(editorUrl);
+    await statuses.waitFor('ingest-archive', (s) => s.fill === 'green', 'archive green', 60_000);
+    assert.equal(statuses.get('ingest-backup'), undefined, 'a disabled node shows no status');
+    assert.doesNotMatch(started.output.text, /Connection failed|mqtt-broker/);
+    assert.equal(await stop(started), 0);
   });
 });

@@ -1,0 +1,342 @@
+/**
+ * The fMP4 relay of one camera: ONE ffmpeg reading the camera's RTSP H.264 stream and remuxing it (no
+ * transcode) into fragmented MP4 on its stdout, shared by every viewer, started by the first viewer and stopped
+ * `idleCloseMs` after the last (SIGTERM, then SIGKILL). Each viewer first gets the init segment, then fragments
+ * from the next keyframe on; a viewer whose socket backs up skips to the next keyframe. ffmpeg is restarted with
+ * backoff when it exits or stalls (the camera dropped).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import {
+  backoffDelay,
+  DEFAULT_BACKOFF,
+  sleepUnless,
+  type BackoffOptions,
+  type LiveState,
+} from './live-state';
+import { Mp4FragmentParser, type Mp4InitSegment } from './mp4-fragments';
+
+/** Where ffmpeg is, or undefined when it is not installed (`PFCAM_FFMPEG` overrides the PATH lookup). */
+export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const candidates = env.PFCAM_FFMPEG
+    ? [env.PFCAM_FFMPEG]
+    : (env.PATH ?? '').split(delimiter).map((dir) => join(dir, 'ffmpeg'));
+  for (const candidate of candidates) {
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+/** The ffmpeg arguments: RTSP over TCP in, H.264 copied into fragmented MP4 (one fragment per frame) out. */
+export function ffmpegArgs(rtspUrl: string): string[] {
+  return [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-nostdin',
+    '-fflags',
+    'nobuffer',
+    '-flags',
+    'low_delay',
+    '-rtsp_transport',
+    'tcp',
+    '-timeout',
+    '5000000',
+    '-i',
+    rtspUrl,
+    '-an',
+    '-c:v',
+    'copy',
+    '-f',
+    'mp4',
+    '-movflags',
+    'frag_every_frame+empty_moov+default_base_moof',
+    'pipe:1',
+  ];
+}
+
+/** What a viewer's connection must offer (a `ws` WebSocket does). */
+export interface Fmp4Sink {
+  send(data: Buffer | string): void;
+  readonly bufferedAmount: number;
+  close(code?: number, reason?: string): void;
+}
+
+export interface Fmp4RelayOptions {
+  /** The camera's RTSP URL (asked at each start: it may change with the settings). */
+  rtspUrl: (signal: AbortSignal) => Promise<string>;
+  ffmpegPath: string;
+  idleCloseMs?: number;
+  reconnect?: Partial<BackoffOptions>;
+  offlineAfterFailures?: number;
+  /** No output for this long: ffmpeg is restarted (ms, default 10 000). */
+  stallMs?: number;
+  /** A viewer with more than this queued on its socket skips to the next keyframe (default 1 MiB). */
+  maxViewerBufferBytes?: number;
+  /** How long ffmpeg gets after SIGTERM before SIGKILL (ms, default 3000). */
+  killGraceMs?: number;
+}
+
+export interface Fmp4RelayCounters {
+  viewers: number;
+  /** ffmpeg processes started. */
+  upstreamConnections: number;
+  upstreamBytes: number;
+  fragments: number;
+  /** Fragments viewers skipped (slow socket, waiting for a keyframe after a skip). */
+  viewerDroppedFragments: number;
+}
+
+/** One viewer of the fMP4 relay. */
+export class Fmp4Viewer {
+  droppedFragments = 0;
+  sentFragments = 0;
+  private waitingForKeyframe = true;
+  private initSent: Mp4InitSegment | undefined;
+
+  constructor(
+    readonly sink: Fmp4Sink,
+    private readonly maxBuffered: number,
+    private readonly onDrop: () => void,
+  ) {}
+
+  init(init: Mp4InitSegment): void {
+    if (this.initSent === init) return;
+    this.initSent = init;
+    this.waitingForKeyframe = true;
+    this.sink.send(JSON.stringify({ type: 'init', codec: init.codec }));
+    this.sink.send(init.data);
+  }
+
+  state(state: LiveState): void {
+    this.sink.send(JSON.stringify({ type: 'state', state }));
+  }
+
+  fragment(data: Buffer, keyframe: boolean): void {
+    if (!this.initSent) return;
+    if (this.sink.bufferedAmount > this.maxBuffered) {
+      this.waitingForKeyframe = true;
+    }
+    if (this.waitingForKeyframe && !(keyframe && this.sink.bufferedAmount <= this.maxBuffered)) {
+      this.droppedFragments++;
+      this.onDrop();
+      return;
+    }
+    this.waitingForKeyframe = false;
+    this.sink.send(data);
+    this.sentFragments++;
+  }
+}
+
+export class Fmp4Relay extends EventEmitter {
+  private readonly viewers = new Set<Fmp4Viewer>();
+  private current: LiveState = 'idle';
+  private running: AbortController | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private init: Mp4InitSegment | undefined;
+  private closed = false;
+  private child: ChildProcess | undefined;
+  private readonly options: Required<Omit<Fmp4RelayOptions, 'reconnect'>> & { reconnect: BackoffOptions };
+  private readonly stats = {
+    upstreamConnections: 0,
+    upstreamBytes: 0,
+    fragments: 0,
+    viewerDroppedFragments: 0,
+  };
+
+  constructor(options: Fmp4RelayOptions) {
+    super();
+    this.options = {
+      rtspUrl: options.rtspUrl,
+      ffmpegPath: options.ffmpegPath,
+      idleCloseMs: options.idleCloseMs ?? 5000,
+      reconnect: { ...DEFAULT_BACKOFF, ...options.reconnect },
+      offlineAfterFailures: options.offlineAfterFailures ?? 2,
+      stallMs: options.stallMs ?? 10_000,
+      maxViewerBufferBytes: options.maxViewerBufferBytes ?? 1024 * 1024,
+      killGraceMs: options.killGraceMs ?? 3000,
+    };
+  }
+
+  get state(): LiveState {
+    return this.current;
+  }
+
+  get counters(): Fmp4RelayCounters {
+    return { viewers: this.viewers.size, ...this.stats };
+  }
+
+  /** The running ffmpeg's pid (tests), undefined when none runs. */
+  get ffmpegPid(): number | undefined {
+    return this.child?.exitCode === null ? this.child.pid : undefined;
+  }
+
+  addViewer(sink: Fmp4Sink): Fmp4Viewer {
+    if (this.closed) throw new Error('the live relay is closed');
+    const viewer = new Fmp4Viewer(sink, this.options.maxViewerBufferBytes, () => {
+      this.stats.viewerDroppedFragments++;
+    });
+    this.viewers.add(viewer);
+    clearTimeout(this.idleTimer);
+    this.idleTimer = undefined;
+    viewer.state(this.current);
+    if (this.init) viewer.init(this.init);
+    if (!this.running) this.start();
+    this.emit('viewers', this.viewers.size);
+    return viewer;
+  }
+
+  removeViewer(viewer: Fmp4Viewer): void {
+    if (!this.viewers.delete(viewer)) return;
+    this.emit('viewers', this.viewers.size);
+    if (this.viewers.size === 0 && !this.closed) {
+      clearTimeout(this.idleTimer);
+      this.idleTimer = setTimeout(() => {
+        this.idleTimer = undefined;
+        if (this.viewers.size === 0) this.stop();
+      }, this.options.idleCloseMs);
+      this.idleTimer.unref();
+    }
+  }
+
+  /** Closes every viewer and stops ffmpeg; resolves once it exited. Idempotent. */
+  async close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      clearTimeout(this.idleTimer);
+      for (const viewer of [...this.viewers]) viewer.sink.close(1001, 'relay closed');
+      this.viewers.clear();
+      this.stop();
+    }
+    await this.exited();
+    this.removeAllListeners();
+  }
+
+  /** Resolves once no ffmpeg of this relay runs. */
+  exited(): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  private setState(state: LiveState): void {
+    if (state === this.current) return;
+    this.current = state;
+    for (const viewer of this.viewers) viewer.state(state);
+    this.emit('state', state);
+  }
+
+  private stop(): void {
+    const running = this.running;
+    if (!running) return;
+    this.running = undefined;
+    running.abort();
+  }
+
+  private start(): void {
+    const controller = new AbortController();
+    this.running = controller;
+    void this.run(controller.signal).finally(() => {
+      if (this.running === controller) this.running = undefined;
+      if (!this.closed && this.running === undefined) this.setState('idle');
+      this.emit('upstream-closed');
+    });
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    let failures = 0;
+    let everLive = false;
+    while (!signal.aborted) {
+      this.setState(
+        failures >= this.options.offlineAfterFailures
+          ? 'offline'
+          : everLive || failures > 0
+            ? 'reconnecting'
+            : 'connecting',
+      );
+      let gotFragment = false;
+      try {
+        const url = await this.options.rtspUrl(signal);
+        if (signal.aborted) break;
+        gotFragment = await this.runFfmpeg(url, signal, () => {
+          everLive = true;
+          failures = 0;
+          this.setState('live');
+        });
+      } catch {
+        // no RTSP URL, ffmpeg failed to start: retried below
+      }
+      if (signal.aborted) break;
+      if (!gotFragment) failures++;
+      await sleepUnless(backoffDelay(Math.max(1, failures), this.options.reconnect), signal);
+    }
+  }
+
+  private runFfmpeg(url: string, signal: AbortSignal, onLive: () => void): Promise<boolean> {
+    return new Promise((resolve) => {
+      const child = spawn(this.options.ffmpegPath, ffmpegArgs(url), {
+        stdio: ['ignore', 'pipe', 'ignore'],
+      });
+      this.child = child;
+      this.stats.upstreamConnections++;
+      this.emit('upstream-open');
+      let gotFragment = false;
+      let killTimer: NodeJS.Timeout | undefined;
+      let stall: NodeJS.Timeout | undefined;
+      const terminate = (): void => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        child.kill('SIGTERM');
+        killTimer ??= setTimeout(() => child.kill('SIGKILL'), this.options.killGraceMs);
+      };
+      const armStall = (): void => {
+        clearTimeout(stall);
+        stall = setTimeout(terminate, this.options.stallMs);
+      };
+      const parser = new Mp4FragmentParser({
+        onInit: (init) => {
+          this.init = init;
+          for (const viewer of this.viewers) viewer.init(init);
+        },
+        onFragment: (fragment) => {
+          if (!gotFragment) {
+            gotFragment = true;
+            onLive();
+          }
+          this.stats.fragments++;
+          for (const viewer of this.viewers) viewer.fragment(fragment.data, fragment.keyframe);
+        },
+      });
+      child.stdout.on('data', (chunk: Buffer) => {
+        this.stats.upstreamBytes += chunk.length;
+        armStall();
+        try {
+          parser.push(chunk);
+        } catch {
+          terminate();
+        }
+      });
+      const onAbort = (): void => terminate();
+      signal.addEventListener('abort', onAbort, { once: true });
+      let finished = false;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        clearTimeout(stall);
+        clearTimeout(killTimer);
+        signal.removeEventListener('abort', onAbort);
+        this.init = undefined;
+        resolve(gotFragment);
+      };
+      child.once('error', finish);
+      child.once('close', finish);
+      armStall();
+    });
+  }
+}

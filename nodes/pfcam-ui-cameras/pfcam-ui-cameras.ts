@@ -1,0 +1,7 @@
+import type { NodeAPI } from 'node-red';
+import { registerScreenWidget } from '../pfcam-ui-config/ui-widget';
+
+/** The `pfcam-ui-cameras` dashboard widget: the cameras screen (front end in dashboard/ui, data from the API). */
+export default function (RED: NodeAPI): void {
+  registerScreenWidget(RED, 'pfcam-ui-cameras', 'cameras', 10);
+}

@@ -1,0 +1,95 @@
+/** Pure parts of the dashboard's data layer: byte ranges, filters and the camera scope, settings groups, jobs. */
+import { strict as assert } from 'node:assert';
+import { parseRange } from '../../lib/dashboard/byte-range';
+import { groupOf, previewSettings, settingsForm } from '../../lib/dashboard/camera-settings';
+import { JobBoard, MAX_JOBS } from '../../lib/dashboard/jobs';
+import { recordingsQuery, scoped } from '../../lib/dashboard/recordings';
+import { DashboardError } from '../../lib/dashboard/dashboard-errors';
+import { PRINCIPALS, scopedPrincipal } from '../helpers/dashboard-fixtures';
+
+describe('dashboard logic', () => {
+  it('reads Range headers: first-last, open end, suffix, past the end, malformed', () => {
+    assert.deepEqual(parseRange(undefined, 100), { kind: 'whole' });
+    assert.deepEqual(parseRange('bytes=0-9', 100), { kind: 'partial', start: 0, end: 9 });
+    assert.deepEqual(parseRange('bytes=90-', 100), { kind: 'partial', start: 90, end: 99 });
+    assert.deepEqual(parseRange('bytes=90-500', 100), { kind: 'partial', start: 90, end: 99 });
+    assert.deepEqual(parseRange('bytes=-10', 100), { kind: 'partial', start: 90, end: 99 });
+    assert.deepEqual(parseRange('bytes=100-', 100), { kind: 'unsatisfiable' });
+    assert.deepEqual(parseRange('bytes=5-2', 100), { kind: 'unsatisfiable' });
+    assert.deepEqual(parseRange('items=1-2', 100), { kind: 'whole' });
+  });
+
+  it('narrows every query to the camera scope, and to nothing when the scope and the filter do not meet', () => {
+    assert.deepEqual(scoped({}, PRINCIPALS.viewer), {});
+    assert.deepEqual(scoped({}, scopedPrincipal(['A'])), { cameras: ['A'] });
+    assert.deepEqual(scoped({ cameras: ['A', 'B'] }, scopedPrincipal(['B'])), { cameras: ['B'] });
+    assert.equal(scoped({ cameras: ['A'] }, scopedPrincipal(['B'])), undefined);
+    assert.equal(recordingsQuery({ camera: 'A' }, scopedPrincipal(['B'])), undefined);
+  });
+
+  it('refuses bad filters with 400 and a message naming the filter', () => {
+    const refused = (raw: Record<string, string>, re: RegExp): void =>
+      assert.throws(
+        () => recordingsQuery(raw, PRINCIPALS.viewer),
+        (err: unknown) => err instanceof DashboardError && err.status === 400 && re.test(err.message),
+      );
+    refused({ limit: '0' }, /limit/);
+    refused({ limit: '201' }, /limit/);
+    refused({ from: 'yesterday' }, /from/);
+    refused({ flagged: 'maybe' }, /flagged/);
+    refused({ sort: 'size' }, /unknown filter "sort"/);
+    assert.deepEqual(recordingsQuery({ tag: 'gate', flagged: 'true' }, PRINCIPALS.viewer), {
+      tags: ['gate'],
+      flagged: true,
+      limit: 50,
+    });
+  });
+
+  it('groups the settings table and never puts a secret in the form', () => {
+    assert.equal(groupOf('name'), 'identity');
+    assert.equal(groupOf('network_ftp_host'), 'network');
+    assert.equal(groupOf('rtsp'), 'rtsp');
+    assert.equal(groupOf('live_quality_level'), 'liveView');
+    assert.equal(groupOf('heater_level'), 'misc');
+    const form = settingsForm({ name: 'Gate', access_password_hash_admin: 'h', network_ftp_password: 'p' });
+    const keys = form.groups.flatMap((g) => g.fields.map((f) => f.key));
+    assert.ok(keys.includes('name'));
+    assert.ok(!keys.some((k) => /password|hash/.test(k)));
+    assert.deepEqual(
+      form.groups.map((g) => g.group),
+      ['identity', 'network', 'recording', 'exposure', 'focus', 'overlay', 'liveView', 'rtsp', 'misc'],
+    );
+  });
+
+  it('previews a settings change: every bad field with its message, else only the keys that differ', () => {
+    const bad = previewSettings({ name: 'Gate' }, { name: '', heater_level: 9 });
+    assert.equal(bad.ok, false);
+    if (!bad.ok) assert.deepEqual(bad.errors.map((e) => e.key).sort(), ['heater_level', 'name']);
+    const ok = previewSettings({ name: 'Gate', heater_level: 1 }, { name: 'Gate', heater_level: 2 });
+    assert.deepEqual(ok, { ok: true, diff: [{ key: 'heater_level', from: 1, to: 2 }], restart: true });
+    assert.deepEqual(previewSettings({ name: 'Gate' }, { name: 'Gate' }), {
+      ok: true,
+      diff: [],
+      restart: false,
+    });
+  });
+
+  it('keeps jobs to their starter (and admins), records failures, and stays bounded', async () => {
+    const board = new JobBoard();
+    const job = board.start(PRINCIPALS.manager, 'settings', 'A', () =>
+      Promise.reject(new Error('camera said no')),
+    );
+    await board.settled(job.id);
+    assert.equal(board.get(PRINCIPALS.manager, job.id).state, 'failed');
+    assert.equal(board.get(PRINCIPALS.admin, job.id).error?.message, 'camera said no');
+    assert.throws(
+      () => board.get(PRINCIPALS.viewer, job.id),
+      (e: unknown) => e instanceof DashboardError && e.status === 404,
+    );
+    for (let i = 0; i < MAX_JOBS + 20; i++)
+      board.start(PRINCIPALS.admin, 'x', null, () => Promise.resolve(i));
+    await board.idle();
+    board.start(PRINCIPALS.admin, 'x', null, () => Promise.resolve());
+    assert.ok((board as unknown as { jobs: Map<string, unknown> }).jobs.size <= MAX_JOBS + 1);
+  });
+});
