@@ -702,9 +702,12 @@ export class EventStore {
   /**
    * The whole fetch step around a download: marks `fetching`, creates the folders, calls `download` with the
    * absolute target files, then marks `stored` with the reported sizes and hashes. On failure the row becomes
-   * `failed` with the error (disk full / permission errors carry their keys), the final files are removed (a
-   * `.part` stays for a later `Range` resume unless the disk is full), and the error is rethrown. Resolves
-   * undefined when the recording is not fetchable (already stored, gone, retired).
+   * `failed` with the error (disk full / permission errors carry their keys) and the error is rethrown. The
+   * failure path removes only what an unfinished download left: the `.part` files when the disk is full (a
+   * `.part` otherwise stays for a later `Range` resume), and a video that is shorter than the download reported
+   * (never verified). A final file the download renamed after verifying it is never removed here: the row may
+   * already say `stored` (a re-read failing after the commit, e.g. while the store closes). Resolves undefined
+   * when the recording is not fetchable (already stored, gone, retired).
    */
   async fetchMedia(
     id: number,
@@ -714,6 +717,7 @@ export class EventStore {
     if (!event) return undefined;
     const videoPath = event.videoPath!;
     const thumbPath = event.thumbPath!;
+    let unverified = false;
     try {
       const videoFile = await this.media.prepare(videoPath);
       const thumbFile = await this.media.prepare(thumbPath);
@@ -726,6 +730,7 @@ export class EventStore {
       };
       const actual = await this.media.fileSize(videoPath);
       if (actual !== result.video.bytes) {
+        unverified = true;
         throw new PfcamError(
           'errors.fileMissing',
           `the video of ${event.fileName} was not written completely`,
@@ -735,10 +740,13 @@ export class EventStore {
     } catch (raw) {
       const err = mediaError(raw, videoPath);
       const diskFull = err instanceof PfcamError && err.key === 'errors.diskFull';
-      for (const rel of [videoPath, thumbPath]) {
-        await this.media.remove(rel, { keepTemp: !diskFull }).catch(() => undefined);
+      if (diskFull) {
+        for (const rel of [videoPath, thumbPath]) await this.media.removeTemp(rel).catch(() => undefined);
       }
-      await this.markFailed(id, err);
+      if (unverified) await this.media.remove(videoPath, { keepTemp: true }).catch(() => undefined);
+      // The row only moves from new/fetching/failed: a row already stored keeps its state. When the store is
+      // closing this write fails too; the row then stays `fetching` and is fetched again at the next start.
+      await this.markFailed(id, err).catch(() => undefined);
       throw err;
     }
   }

@@ -219,6 +219,34 @@ describe('EventStore', () => {
       assert.equal((await f.store.get(event.id))?.state, 'failed');
     });
 
+    it('never deletes verified files when the re-read after markStored fails because the store is closing', async () => {
+      const { event } = await f.store.recordDiscovered('SN1', cameraEvent('closing'));
+      const db = f.store.db;
+      const run = db.run.bind(db);
+      // The store closes (a stop) right after the stored row commits, before markStored reads it back.
+      db.run = async (sql, params) => {
+        const result = await run(sql, params);
+        if (sql.includes("SET state = 'stored'")) void db.close();
+        return result;
+      };
+      let files: string[] = [];
+      await assert.rejects(
+        f.store.fetchMedia(event.id, async (t) => {
+          files = [t.videoFile, t.thumbFile];
+          const v = await f.store.media.writeAtomic(t.videoPath, 'video');
+          const th = await f.store.media.writeAtomic(t.thumbPath, 'jpg');
+          return { video: v, thumbnail: th };
+        }),
+        /the database is closed/,
+      );
+      assert.equal(await readFile(files[0]!, 'utf8'), 'video');
+      assert.equal(await readFile(files[1]!, 'utf8'), 'jpg');
+      await f.reopen();
+      const row = await f.store.get(event.id);
+      assert.equal(row?.state, 'stored');
+      assert.deepEqual(await f.store.recover(), { removedTemp: [], resetMissing: [] });
+    });
+
     it('reports a permission error with its key and no stored row', async () => {
       const blocked = join(f.mediaDir, 'SN1');
       if (process.getuid?.() === 0) {
