@@ -247,6 +247,27 @@ describe('EventStore', () => {
       assert.deepEqual(await f.store.recover(), { removedTemp: [], resetMissing: [] });
     });
 
+    it('backs a failing recording off in its row, doubling the delay up to the cap', async () => {
+      const { event } = await f.store.recordDiscovered('SN1', cameraEvent('flaky'));
+      const delays: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        await assert.rejects(
+          f.store.fetchMedia(event.id, () => Promise.reject(new Error('link down')), {
+            baseDelayMs: 1000,
+            maxDelayMs: 4000,
+          }),
+          /link down/,
+        );
+        const row = await f.store.get(event.id);
+        assert.equal(row?.state, 'failed');
+        delays.push(Date.parse(row.nextAttemptAt!) - clock.now());
+        assert.deepEqual(await f.store.listPending({ dueBy: f.store.now() }), [], 'not due yet');
+        clock.advance(delays.at(-1)!);
+        assert.equal((await f.store.listPending({ dueBy: f.store.now() })).length, 1, 'due after its delay');
+      }
+      assert.deepEqual(delays, [1000, 2000, 4000, 4000]);
+    });
+
     it('reports a permission error with its key and no stored row', async () => {
       const blocked = join(f.mediaDir, 'SN1');
       if (process.getuid?.() === 0) {
