@@ -11,7 +11,9 @@ interface Command {
 }
 
 /** Command name -> module (relative to this file) whose `command` export implements it. */
-const COMMANDS: Readonly<Record<string, string>> = {};
+const COMMANDS: Readonly<Record<string, string>> = {
+  user: './user-command',
+};
 
 function usage(): string {
   const names = Object.keys(COMMANDS).sort();

@@ -20,7 +20,8 @@ import { randomPassword } from '../lib/auth/passwords';
 import { PfcamError, errorText } from '../lib/errors';
 import { Database } from '../lib/store/database';
 import { API_PREFIX, type ApiRequest } from './api/api-route';
-import { matchRoute } from './api/registry';
+import { matchRoute, registerRoutes } from './api/registry';
+import { securityRoutes } from './api/security-routes';
 
 export interface SecurityOptions {
   dataDir: string;
@@ -183,6 +184,7 @@ export function createSecurity(options: SecurityOptions): {
   const limiter = new LoginRateLimiter();
   const sockets = new Map<string, { principal: Principal; sid?: string }>();
   let parts: Parts | undefined;
+  let unregisterRoutes = (): void => undefined;
 
   const ready = (async () => {
     const db = await Database.open(join(options.dataDir, options.databaseFile ?? 'pfcam.sqlite'));
@@ -208,6 +210,8 @@ export function createSecurity(options: SecurityOptions): {
           `[pfcam] first admin "${name}" created; one-time password (change it at first login): ${password}`,
         );
     }
+    // User, token, audit and account management routes (dashboard/api/security-routes.ts).
+    unregisterRoutes = registerRoutes('pfcam-security', securityRoutes(parts));
   })();
   ready.catch((err: unknown) => log(`[pfcam] security could not start: ${errorText(err)}`));
 
@@ -534,6 +538,7 @@ export function createSecurity(options: SecurityOptions): {
   /** Closes the database (tests, shutdown). */
   async function close(): Promise<void> {
     await ready.catch(() => undefined);
+    unregisterRoutes();
     await parts?.db.close();
   }
 

@@ -11,7 +11,12 @@ import { EventEmitter } from 'node:events';
 import type { CameraApi, MediaKind } from '../camera/camera-api';
 import { CameraError, CameraHttpError, CameraTimeoutError } from '../camera/errors';
 import { PfcamError, errorText } from '../errors';
-import type { EventRecord, EventStore, FetchResult } from '../store/event-store';
+import {
+  FETCH_RETRY_MAX_MS,
+  type EventRecord,
+  type EventStore,
+  type FetchResult,
+} from '../store/event-store';
 import { FetchQueue, QueueClosedError } from './fetch-queue';
 import type { ArchiveRequest, StoredRecordingPayload } from './messages';
 import type { ArchiveOptions } from './options';
@@ -19,7 +24,16 @@ import type { ArchiveOptions } from './options';
 /** What the archiver needs of the event store (`EventStore` has it). */
 export type ArchiveStore = Pick<
   EventStore,
-  'get' | 'getByFile' | 'getCamera' | 'listPending' | 'fetchMedia' | 'markGone' | 'recover' | 'db'
+  | 'get'
+  | 'getByFile'
+  | 'getCamera'
+  | 'listPending'
+  | 'listThumbnailsDue'
+  | 'fetchMedia'
+  | 'fetchThumbnail'
+  | 'markGone'
+  | 'recover'
+  | 'db'
 >;
 
 export interface ArchiverDeps {
@@ -272,8 +286,10 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
     if (this.closed) return;
     let queued = 0;
     try {
+      const dueBy = new Date(this.now()).toISOString();
       const rows = await this.deps.store.listPending({
         limit: 10_000,
+        dueBy,
         ...(this.deps.options.maxAttempts > 0 ? { maxAttempts: this.deps.options.maxAttempts } : {}),
       });
       const now = this.now();
@@ -283,6 +299,13 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
         if ((this.cameraDownUntil.get(row.cameraSerial) ?? 0) > now) continue;
         queued++;
         this.enqueue(row).catch(() => undefined);
+      }
+      if (this.deps.options.fetchThumbnail && !this.closed) {
+        for (const row of await this.deps.store.listThumbnailsDue({ dueBy, limit: 1000 })) {
+          if (this.closed) break;
+          if ((this.cameraDownUntil.get(row.cameraSerial) ?? 0) > now) continue;
+          this.enqueueThumbnail(row);
+        }
       }
     } catch (err) {
       if (!this.closed) this.emit('error', err instanceof Error ? err : new Error(errorText(err)));
@@ -334,18 +357,32 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
       client = await this.deps.resolveCamera(row.cameraSerial, signal);
       if (!client) throw new NoCameraError(row.cameraSerial);
       const camera = client;
-      const stored = await store.fetchMedia(row.id, async (target): Promise<FetchResult> => {
-        const media = {
-          fileName: target.event.fileName,
-          vidExt: target.event.vidExt,
-          thmbExt: target.event.thmbExt,
-        };
-        const video = await this.download(camera, 'video', media, target.videoFile, signal);
-        const thumbnail = options.fetchThumbnail
-          ? await this.thumbnail(camera, media, target.thumbFile, signal)
-          : null;
-        return { video: { bytes: video.bytes, sha256: video.sha256 }, thumbnail };
-      });
+      const stored = await store.fetchMedia(
+        row.id,
+        async (target): Promise<FetchResult> => {
+          const media = {
+            fileName: target.event.fileName,
+            vidExt: target.event.vidExt,
+            thmbExt: target.event.thmbExt,
+          };
+          const video = await this.download(camera, 'video', media, target.videoFile, signal);
+          const result: FetchResult = {
+            video: { bytes: video.bytes, sha256: video.sha256 },
+            thumbnail: null,
+          };
+          if (options.fetchThumbnail) {
+            // The video is verified: a thumbnail failing never costs it (the thumbnail is retried on its own).
+            try {
+              result.thumbnail = await this.thumbnail(camera, media, target.thumbFile, signal);
+              result.thumbnailMissing = result.thumbnail === null;
+            } catch (err) {
+              result.thumbnailError = err;
+            }
+          }
+          return result;
+        },
+        this.backoff(),
+      );
       if (!stored) {
         // Not fetchable: stored meanwhile (by another node), gone or retired.
         const now = await store.get(row.id);
@@ -369,6 +406,36 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
       if (isCameraDown(err)) this.cameraDownUntil.set(row.cameraSerial, this.now() + options.retryIntervalMs);
       throw err;
     }
+  }
+
+  /** Retry delays of failed rows: the retry interval, doubled per attempt, capped. */
+  private backoff(): { baseDelayMs: number; maxDelayMs: number } {
+    const base = this.deps.options.retryIntervalMs;
+    return { baseDelayMs: base, maxDelayMs: Math.max(base, FETCH_RETRY_MAX_MS) };
+  }
+
+  /** Queues the thumbnail fetch of a stored recording whose thumbnail failed before (the video is not touched). */
+  private enqueueThumbnail(row: EventRecord): void {
+    const id = `thumb:${row.id}`;
+    const key = runKey(this.deps.store, -row.id);
+    if (running.has(key) || this.queue.has(id)) return;
+    const job = this.queue.push(id, row.cameraSerial, async (signal) => {
+      const client = await this.deps.resolveCamera(row.cameraSerial, signal);
+      if (!client) throw new NoCameraError(row.cameraSerial);
+      const media = { fileName: row.fileName, vidExt: row.vidExt, thmbExt: row.thmbExt };
+      await this.deps.store.fetchThumbnail(
+        row.id,
+        (target) => this.thumbnail(client, media, target.thumbFile, signal),
+        this.backoff(),
+      );
+      return this.payloadOf(row, false);
+    });
+    running.set(key, job);
+    const forget = (): void => {
+      if (running.get(key) === job) running.delete(key);
+      this.emit('progress', this.stats);
+    };
+    job.then(forget, forget);
   }
 
   /** The thumbnail, or null when the camera has none for this recording (404). */

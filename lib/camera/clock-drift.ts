@@ -15,7 +15,7 @@ import {
   type WritableCamera,
   type WriteSettingsOptions,
 } from './settings-writer';
-import { toUtcIso } from './time';
+import { isValidTimeZone, toUtcIso } from '../time/zoned-time';
 import { InputError } from '../errors';
 
 /** Default tolerance, seconds: a few seconds of drift are harmless for event time stamps. */
@@ -116,6 +116,9 @@ export function cameraClockMs(systemTime: string, timezone: string): number {
   try {
     if (typeof systemTime !== 'string' || !plausibleDateTime(systemTime))
       throw new RangeError('not a date-time');
+    // A local time read in an unknown zone would be a guess: the drift it gives is not a measurement.
+    if (!/(?:Z|[+-]\d{2}:?\d{2})$/i.test(systemTime.trim()) && !isValidTimeZone(timezone))
+      throw new RangeError(`unknown time zone ${String(timezone)}`);
     iso = toUtcIso(systemTime, timezone);
   } catch (err) {
     throw new BadResponseError(

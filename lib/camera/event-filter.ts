@@ -13,7 +13,7 @@ import {
   type SourcedValue,
   type TypedProperty,
 } from './node-property';
-import { isValidTimeZone, toUtcIso } from './time';
+import { isValidTimeZone, toUtcIso } from '../time/zoned-time';
 import type { CameraEvent } from './types';
 import { unsafeFileNameReason } from './validate';
 

@@ -19,6 +19,8 @@ import type { CameraEvent } from '../camera/types';
 
 export type EventState = 'new' | 'fetching' | 'stored' | 'failed' | 'gone';
 export type BackupState = 'none' | 'pending' | 'done' | 'failed';
+/** A thumbnail's own state: `pending` is retried at `thumbNextAttemptAt`; `missing`: the camera has none. */
+export type ThumbState = 'none' | 'pending' | 'stored' | 'missing' | 'failed';
 export type OutboxKind = 'video' | 'thumbnail' | 'manifest';
 export type OutboxState = 'pending' | 'inflight' | 'done' | 'failed';
 
@@ -68,6 +70,11 @@ export interface EventRecord {
   state: EventState;
   attempts: number;
   lastError: string | null;
+  /** A failed recording: when the next fetch is due (ISO UTC); null: at once. */
+  nextAttemptAt: string | null;
+  thumbState: ThumbState;
+  thumbAttempts: number;
+  thumbNextAttemptAt: string | null;
   discoveredAt: string;
   fetchStartedAt: string | null;
   storedAt: string | null;
@@ -99,6 +106,17 @@ export interface StoredFile {
 export interface StoredMedia {
   video: StoredFile;
   thumbnail?: StoredFile | null;
+  /**
+   * Without a thumbnail: `pending` when it failed and is to be retried, `missing` when the camera has none,
+   * `none` when none was asked for (default: `none`).
+   */
+  thumbnailState?: 'pending' | 'missing' | 'none';
+}
+
+/** Retry delays kept in the row: `baseDelayMs` doubled per attempt, at most `maxDelayMs`. */
+export interface RetryBackoff {
+  baseDelayMs?: number;
+  maxDelayMs?: number;
 }
 
 /** What `fetchMedia` hands to the download: where to write (absolute) and the row. */
@@ -115,6 +133,10 @@ export interface FetchTarget {
 export interface FetchResult {
   video: { bytes: number; sha256: string };
   thumbnail?: { bytes: number; sha256: string } | null;
+  /** The thumbnail download failed (the video is stored all the same; the thumbnail is retried on its own). */
+  thumbnailError?: unknown;
+  /** The camera has no thumbnail for this recording (404). */
+  thumbnailMissing?: boolean;
 }
 
 /** One object to upload. `path` (relative to the media folder) is absent for a manifest. */
@@ -208,6 +230,10 @@ interface EventRow {
   state: EventState;
   attempts: number;
   last_error: string | null;
+  next_attempt_at: string | null;
+  thumb_state: ThumbState;
+  thumb_attempts: number;
+  thumb_next_attempt_at: string | null;
   discovered_at: string;
   fetch_started_at: string | null;
   stored_at: string | null;
@@ -298,6 +324,10 @@ export function toEventRecord(row: EventRow): EventRecord {
     state: row.state,
     attempts: row.attempts,
     lastError: row.last_error,
+    nextAttemptAt: row.next_attempt_at,
+    thumbState: row.thumb_state,
+    thumbAttempts: row.thumb_attempts,
+    thumbNextAttemptAt: row.thumb_next_attempt_at,
     discoveredAt: row.discovered_at,
     fetchStartedAt: row.fetch_started_at,
     storedAt: row.stored_at,
@@ -372,6 +402,18 @@ export function normaliseTags(tags: unknown): string[] {
 
 function truncate(text: string, max = 2000): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** Default retry delays of failed fetches and thumbnails: 30 s, doubled per attempt, at most 30 min. */
+export const FETCH_RETRY_BASE_MS = 30_000;
+export const FETCH_RETRY_MAX_MS = 30 * 60_000;
+/** Failed attempts after which a thumbnail is given up (`failed`); the video stays stored. */
+export const THUMB_MAX_ATTEMPTS = 10;
+
+function retryDelay(attempts: number, backoff: RetryBackoff = {}): number {
+  const base = Math.max(1, backoff.baseDelayMs ?? FETCH_RETRY_BASE_MS);
+  const cap = Math.max(base, backoff.maxDelayMs ?? FETCH_RETRY_MAX_MS);
+  return Math.min(cap, base * 2 ** Math.min(30, Math.max(0, attempts - 1)));
 }
 
 function errorForRow(err: unknown): string {
@@ -583,7 +625,14 @@ export class EventStore {
    * restart. `maxAttempts` leaves out those that failed that often.
    */
   async listPending(
-    options: { cameraSerial?: string; limit?: number; maxAttempts?: number; states?: EventState[] } = {},
+    options: {
+      cameraSerial?: string;
+      limit?: number;
+      maxAttempts?: number;
+      states?: EventState[];
+      /** Only rows due by then (ISO UTC): a failed row waits for its `nextAttemptAt`. */
+      dueBy?: string;
+    } = {},
   ): Promise<EventRecord[]> {
     const states = options.states ?? ['new', 'fetching', 'failed'];
     for (const s of states) {
@@ -598,6 +647,10 @@ export class EventStore {
     if (options.maxAttempts !== undefined) {
       where.push('e.attempts < ?');
       params.push(options.maxAttempts);
+    }
+    if (options.dueBy !== undefined) {
+      where.push('(e.next_attempt_at IS NULL OR e.next_attempt_at <= ?)');
+      params.push(options.dueBy);
     }
     params.push(Math.max(1, Math.min(options.limit ?? 1000, 100_000)));
     const rows = await this.db.all<EventRow>(
@@ -634,7 +687,7 @@ export class EventStore {
     const paths = this.pathsFor(current);
     const res = await this.db.run(
       `UPDATE events SET state = 'fetching', attempts = attempts + 1, fetch_started_at = ?, last_error = NULL,
-         video_path = ?, thumb_path = ?
+         next_attempt_at = NULL, video_path = ?, thumb_path = ?
        WHERE id = ? AND state IN ('new', 'failed', 'fetching') AND retired_at IS NULL`,
       [this.now(), paths.videoPath, paths.thumbPath, id],
     );
@@ -649,9 +702,11 @@ export class EventStore {
     checkId(id);
     this.media.resolve(media.video.path);
     if (media.thumbnail) this.media.resolve(media.thumbnail.path);
+    const thumbState: ThumbState = media.thumbnail ? 'stored' : (media.thumbnailState ?? 'none');
     const res = await this.db.run(
-      `UPDATE events SET state = 'stored', stored_at = ?, last_error = NULL,
-         video_path = ?, video_size = ?, video_sha256 = ?, thumb_path = ?, thumb_size = ?, thumb_sha256 = ?
+      `UPDATE events SET state = 'stored', stored_at = ?, last_error = NULL, next_attempt_at = NULL,
+         video_path = ?, video_size = ?, video_sha256 = ?, thumb_path = ?, thumb_size = ?, thumb_sha256 = ?,
+         thumb_state = ?, thumb_attempts = 0, thumb_next_attempt_at = ?
        WHERE id = ? AND state IN ('new', 'fetching', 'failed', 'gone') AND retired_at IS NULL`,
       [
         this.now(),
@@ -661,6 +716,8 @@ export class EventStore {
         media.thumbnail?.path ?? null,
         media.thumbnail?.size ?? null,
         media.thumbnail?.sha256 ?? null,
+        thumbState,
+        thumbState === 'pending' ? this.now() : null,
         id,
       ],
     );
@@ -672,13 +729,82 @@ export class EventStore {
     return row;
   }
 
-  /** `new` / `fetching` -> `failed`, keeping the error text (with its i18n key when it has one). */
-  async markFailed(id: number, error: unknown): Promise<EventRecord | undefined> {
+  /**
+   * `new` / `fetching` -> `failed`, keeping the error text (with its i18n key when it has one) and the time the
+   * next attempt is due (`backoff` per attempt: doubled each time, capped).
+   */
+  async markFailed(id: number, error: unknown, backoff?: RetryBackoff): Promise<EventRecord | undefined> {
+    checkId(id);
+    const row = await this.db.get<{ attempts: number }>('SELECT attempts FROM events WHERE id = ?', [id]);
+    const next = new Date(this.clock() + retryDelay(row?.attempts ?? 1, backoff)).toISOString();
     await this.db.run(
-      `UPDATE events SET state = 'failed', last_error = ? WHERE id = ? AND state IN ('new', 'fetching', 'failed')`,
-      [errorForRow(error), checkId(id)],
+      `UPDATE events SET state = 'failed', last_error = ?, next_attempt_at = ?
+       WHERE id = ? AND state IN ('new', 'fetching', 'failed')`,
+      [errorForRow(error), next, id],
     );
     return this.get(id);
+  }
+
+  /** Stored recordings whose thumbnail is to be tried again and is due by `dueBy` (ISO UTC), oldest due first. */
+  async listThumbnailsDue(options: { dueBy?: string; limit?: number } = {}): Promise<EventRecord[]> {
+    const rows = await this.db.all<EventRow>(
+      `${EVENT_SELECT} WHERE e.thumb_state = 'pending' AND e.state = 'stored' AND e.retired_at IS NULL
+         AND e.thumb_next_attempt_at <= ? ORDER BY e.thumb_next_attempt_at, e.id LIMIT ?`,
+      [options.dueBy ?? this.now(), Math.max(1, Math.min(options.limit ?? 1000, 100_000))],
+    );
+    return rows.map(toEventRecord);
+  }
+
+  /**
+   * Fetches the thumbnail of a stored recording whose thumbnail is `pending`, without touching its video:
+   * `download` writes the thumbnail (through `.part` + rename) and reports it, or null when the camera has none
+   * (-> `missing`). A failure counts an attempt and sets the next try (`backoff`), or `failed` after
+   * `maxAttempts`; the error is rethrown. Resolves undefined when there is nothing to fetch.
+   */
+  async fetchThumbnail(
+    id: number,
+    download: (target: { event: EventRecord; thumbPath: string; thumbFile: string }) => Promise<{
+      bytes: number;
+      sha256: string;
+    } | null>,
+    options: RetryBackoff & { maxAttempts?: number } = {},
+  ): Promise<EventRecord | undefined> {
+    const event = await this.get(id);
+    if (!event || event.state !== 'stored' || event.retiredAt !== null || event.thumbState !== 'pending') {
+      return undefined;
+    }
+    const thumbPath = this.pathsFor(event).thumbPath;
+    let result: { bytes: number; sha256: string } | null;
+    try {
+      const thumbFile = await this.media.prepare(thumbPath);
+      result = await download({ event, thumbPath, thumbFile });
+    } catch (raw) {
+      const err = mediaError(raw, thumbPath);
+      if (err instanceof PfcamError && err.key === 'errors.diskFull') {
+        await this.media.removeTemp(thumbPath).catch(() => undefined);
+      }
+      const attempts = event.thumbAttempts + 1;
+      const final = attempts >= (options.maxAttempts ?? THUMB_MAX_ATTEMPTS);
+      const next = new Date(this.clock() + retryDelay(attempts, options)).toISOString();
+      await this.db
+        .run(
+          `UPDATE events SET thumb_state = ?, thumb_attempts = ?, thumb_next_attempt_at = ?
+           WHERE id = ? AND thumb_state = 'pending'`,
+          [final ? 'failed' : 'pending', attempts, final ? null : next, id],
+        )
+        .catch(() => undefined);
+      throw err;
+    }
+    const res = await this.db.run(
+      `UPDATE events SET thumb_state = ?, thumb_path = ?, thumb_size = ?, thumb_sha256 = ?,
+         thumb_next_attempt_at = NULL
+       WHERE id = ? AND thumb_state = 'pending' AND state = 'stored' AND retired_at IS NULL`,
+      result ? ['stored', thumbPath, result.bytes, result.sha256, id] : ['missing', null, null, null, id],
+    );
+    const row = await this.get(id);
+    // Retired while the thumbnail downloaded: its file is not the row's and would stay forever.
+    if (result && res.changes === 0 && row?.retiredAt !== null) await this.media.remove(thumbPath);
+    return row;
   }
 
   /** Not stored and no longer on the camera (recycled): -> `gone`. A stored recording is left as it is. */
@@ -702,18 +828,23 @@ export class EventStore {
   /**
    * The whole fetch step around a download: marks `fetching`, creates the folders, calls `download` with the
    * absolute target files, then marks `stored` with the reported sizes and hashes. On failure the row becomes
-   * `failed` with the error (disk full / permission errors carry their keys), the final files are removed (a
-   * `.part` stays for a later `Range` resume unless the disk is full), and the error is rethrown. Resolves
-   * undefined when the recording is not fetchable (already stored, gone, retired).
+   * `failed` with the error (disk full / permission errors carry their keys) and the error is rethrown. The
+   * failure path removes only what an unfinished download left: the `.part` files when the disk is full (a
+   * `.part` otherwise stays for a later `Range` resume), and a video that is shorter than the download reported
+   * (never verified). A final file the download renamed after verifying it is never removed here: the row may
+   * already say `stored` (a re-read failing after the commit, e.g. while the store closes). Resolves undefined
+   * when the recording is not fetchable (already stored, gone, retired).
    */
   async fetchMedia(
     id: number,
     download: (target: FetchTarget) => Promise<FetchResult>,
+    backoff?: RetryBackoff,
   ): Promise<EventRecord | undefined> {
     const event = await this.markFetching(id);
     if (!event) return undefined;
     const videoPath = event.videoPath!;
     const thumbPath = event.thumbPath!;
+    let unverified = false;
     try {
       const videoFile = await this.media.prepare(videoPath);
       const thumbFile = await this.media.prepare(thumbPath);
@@ -723,9 +854,12 @@ export class EventStore {
         thumbnail: result.thumbnail
           ? { path: thumbPath, size: result.thumbnail.bytes, sha256: result.thumbnail.sha256 }
           : null,
+        thumbnailState:
+          result.thumbnailError !== undefined ? 'pending' : result.thumbnailMissing ? 'missing' : 'none',
       };
       const actual = await this.media.fileSize(videoPath);
       if (actual !== result.video.bytes) {
+        unverified = true;
         throw new PfcamError(
           'errors.fileMissing',
           `the video of ${event.fileName} was not written completely`,
@@ -735,10 +869,13 @@ export class EventStore {
     } catch (raw) {
       const err = mediaError(raw, videoPath);
       const diskFull = err instanceof PfcamError && err.key === 'errors.diskFull';
-      for (const rel of [videoPath, thumbPath]) {
-        await this.media.remove(rel, { keepTemp: !diskFull }).catch(() => undefined);
+      if (diskFull) {
+        for (const rel of [videoPath, thumbPath]) await this.media.removeTemp(rel).catch(() => undefined);
       }
-      await this.markFailed(id, err);
+      if (unverified) await this.media.remove(videoPath, { keepTemp: true }).catch(() => undefined);
+      // The row only moves from new/fetching/failed: a row already stored keeps its state. When the store is
+      // closing this write fails too; the row then stays `fetching` and is fetched again at the next start.
+      await this.markFailed(id, err, backoff).catch(() => undefined);
       throw err;
     }
   }

@@ -285,6 +285,16 @@ export class MediaFiles {
     }
   }
 
+  /** Removes only the `.part` of a relative file (never the file itself); a missing part is not an error. */
+  async removeTemp(relPath: string): Promise<void> {
+    const abs = this.resolve(relPath);
+    try {
+      await this.io.rm(abs + TEMP_SUFFIX, { force: true });
+    } catch (err) {
+      throw mediaError(err, relPath);
+    }
+  }
+
   /**
    * Removes a relative file and, unless `keepTemp`, its `.part`; a missing file is not an error. Emptied day
    * folders are pruned.

@@ -147,6 +147,18 @@ CREATE TABLE audit (
 CREATE INDEX audit_at ON audit (at);
 `;
 
+// The video and the thumbnail of a recording have their own state: a thumbnail failing never costs the
+// video. Failed fetches and thumbnails are retried at a time kept in the row (growing delay, capped).
+const v2 = `
+ALTER TABLE events ADD COLUMN next_attempt_at TEXT;         -- failed: when the next fetch is due
+ALTER TABLE events ADD COLUMN thumb_state TEXT NOT NULL DEFAULT 'none'; -- none, pending, stored, missing, failed
+ALTER TABLE events ADD COLUMN thumb_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE events ADD COLUMN thumb_next_attempt_at TEXT;   -- thumb_state pending: when the next try is due
+UPDATE events SET thumb_state = 'stored' WHERE thumb_sha256 IS NOT NULL;
+CREATE INDEX events_thumb_due ON events (thumb_next_attempt_at, id) WHERE thumb_state = 'pending';
+`;
+
 export const STORE_MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'cameras, events, tags, backup outbox, audit', up: v1 },
+  { version: 2, description: 'thumbnail state and per-row retry times', up: v2 },
 ];

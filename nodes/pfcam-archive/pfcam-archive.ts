@@ -13,6 +13,7 @@ import { isCameraConfigNode, type CameraConfigNode } from '../pfcam-camera/camer
 import { isStoreHandle } from '../pfcam-store/store-handle';
 import { handleClose, handleInput } from '../shared/input';
 import { Status } from '../shared/status';
+import { metrics } from '../../lib/metrics/metrics';
 
 /** The editor configuration of a `pfcam-archive` node. */
 export interface ArchiveNodeDef extends NodeDef, RawArchiveConfig {
@@ -128,6 +129,8 @@ export default function (RED: NodeAPI): void {
         a.on('stored', (payload) => {
           const msg: ArchiveOutputMessage = { topic: RECORDING_TOPIC, payload };
           node.send(msg);
+
+          metrics.recordingArchived(payload.videoSize); // Prometheus: pfcam_recordings_archived_total
         });
         a.on('failed', (f) => {
           node.warn(

@@ -167,7 +167,10 @@ export class NodeRedProcess {
     const child = spawn(
       process.execPath,
       [
-        require.resolve('node-red/red.js'),
+        // PFCAM_NODE_RED: the node-red package folder of another Node-RED install (the Node-RED 5 CI job).
+        process.env.PFCAM_NODE_RED
+          ? join(process.env.PFCAM_NODE_RED, 'red.js')
+          : require.resolve('node-red/red.js'),
         '--settings',
         join(this.userDir, 'settings.js'),
         '--userDir',

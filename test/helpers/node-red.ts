@@ -3,7 +3,10 @@
  */
 import helper from 'node-red-node-test-helper';
 
-helper.init(require.resolve('node-red'));
+// PFCAM_NODE_RED: the node-red package folder of another Node-RED install (the Node-RED 5 CI job).
+helper.init(
+  process.env.PFCAM_NODE_RED ? require.resolve(process.env.PFCAM_NODE_RED) : require.resolve('node-red'),
+);
 
 export { helper };
 

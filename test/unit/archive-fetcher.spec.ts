@@ -23,6 +23,8 @@ class FakeMedia {
   active = 0;
   maxActive = 0;
   failNext = 0;
+  /** Thumbnail downloads still to fail (the video downloads succeed). */
+  failThumbnails = 0;
   /** Held downloads: resolved by the test. */
   hold: Promise<void> | undefined;
 
@@ -49,6 +51,10 @@ class FakeMedia {
             signal?.addEventListener('abort', () => reject(new Error('aborted')), { once: true });
             void Promise.resolve(this.hold).then(resolve);
           });
+          if (kind === 'thumbnail' && this.failThumbnails > 0) {
+            this.failThumbnails--;
+            throw new CameraOfflineError('ECONNRESET');
+          }
           if (this.failNext > 0) {
             this.failNext--;
             throw new CameraOfflineError('ECONNRESET');
@@ -221,6 +227,30 @@ describe('archive fetcher', () => {
     assert.equal(payload.thumbPath, undefined);
     assert.equal(payload.thumbSha256, undefined);
     assert.equal(payload.videoSize, 1000);
+  });
+
+  it('keeps the stored video when its thumbnail fails, and later fetches only the thumbnail', async () => {
+    const id = await discover('S-1', 'rec-1');
+    media.failThumbnails = 1;
+    const a = archiver({ retryInterval: 0.05 });
+    const { payload } = await a.archive({ eventId: id });
+    assert.equal(payload.videoSize, 1000);
+    assert.equal(payload.thumbPath, undefined);
+    const row = await store.get(id);
+    assert.equal(row!.state, 'stored');
+    assert.equal(row!.thumbState, 'pending');
+    assert.ok(existsSync(store.media.resolve(row!.videoPath!)), 'the video stays');
+    a.start();
+    await until(async () => (await store.get(id))!.thumbState === 'stored');
+    const after = await store.get(id);
+    assert.equal(await readFile(store.media.resolve(after!.thumbPath!), 'utf8'), 'jpeg of rec-1');
+    assert.equal(after!.thumbSha256, sha(Buffer.from('jpeg of rec-1')));
+    assert.equal(after!.state, 'stored');
+    assert.deepEqual(
+      media.downloads.filter((d) => d === 'rec-1:video'),
+      ['rec-1:video'],
+      'the video is downloaded once',
+    );
   });
 
   it('marks a failed download failed, reports it, and stores it on a later retry as a new delivery', async () => {

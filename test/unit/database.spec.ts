@@ -23,6 +23,11 @@ describe('Database', () => {
     assert.equal(row?.journal_mode, 'wal');
   });
 
+  it('syncs every commit to disk (synchronous = FULL), so a power cut keeps committed rows', async () => {
+    const row = await db.get<{ synchronous: number }>('PRAGMA synchronous');
+    assert.equal(row?.synchronous, 2);
+  });
+
   it('applies each namespace migration once, in order, and records the version', async () => {
     const migrations = [
       { version: 2, description: 'add b', up: 'ALTER TABLE t ADD COLUMN b TEXT' },

@@ -219,6 +219,55 @@ describe('EventStore', () => {
       assert.equal((await f.store.get(event.id))?.state, 'failed');
     });
 
+    it('never deletes verified files when the re-read after markStored fails because the store is closing', async () => {
+      const { event } = await f.store.recordDiscovered('SN1', cameraEvent('closing'));
+      const db = f.store.db;
+      const run = db.run.bind(db);
+      // The store closes (a stop) right after the stored row commits, before markStored reads it back.
+      db.run = async (sql, params) => {
+        const result = await run(sql, params);
+        if (sql.includes("SET state = 'stored'")) void db.close();
+        return result;
+      };
+      let files: string[] = [];
+      await assert.rejects(
+        f.store.fetchMedia(event.id, async (t) => {
+          files = [t.videoFile, t.thumbFile];
+          const v = await f.store.media.writeAtomic(t.videoPath, 'video');
+          const th = await f.store.media.writeAtomic(t.thumbPath, 'jpg');
+          return { video: v, thumbnail: th };
+        }),
+        /the database is closed/,
+      );
+      assert.equal(await readFile(files[0]!, 'utf8'), 'video');
+      assert.equal(await readFile(files[1]!, 'utf8'), 'jpg');
+      await f.reopen();
+      const row = await f.store.get(event.id);
+      assert.equal(row?.state, 'stored');
+      assert.deepEqual(await f.store.recover(), { removedTemp: [], resetMissing: [] });
+    });
+
+    it('backs a failing recording off in its row, doubling the delay up to the cap', async () => {
+      const { event } = await f.store.recordDiscovered('SN1', cameraEvent('flaky'));
+      const delays: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        await assert.rejects(
+          f.store.fetchMedia(event.id, () => Promise.reject(new Error('link down')), {
+            baseDelayMs: 1000,
+            maxDelayMs: 4000,
+          }),
+          /link down/,
+        );
+        const row = await f.store.get(event.id);
+        assert.equal(row?.state, 'failed');
+        delays.push(Date.parse(row.nextAttemptAt!) - clock.now());
+        assert.deepEqual(await f.store.listPending({ dueBy: f.store.now() }), [], 'not due yet');
+        clock.advance(delays.at(-1)!);
+        assert.equal((await f.store.listPending({ dueBy: f.store.now() })).length, 1, 'due after its delay');
+      }
+      assert.deepEqual(delays, [1000, 2000, 4000, 4000]);
+    });
+
     it('reports a permission error with its key and no stored row', async () => {
       const blocked = join(f.mediaDir, 'SN1');
       if (process.getuid?.() === 0) {
