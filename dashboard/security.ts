@@ -5,6 +5,7 @@
  * authentication (session cookie or Bearer token, 401), permission and camera scope (403), CSRF on state-changing
  * methods for sessions (Origin check + X-CSRF-Token), JSON bodies up to 64 KiB, audit of `audit: true` routes.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -59,6 +60,14 @@ const PAGES: Readonly<Record<string, { file: string; type: string }>> = {
   '/pfcam/pages/login.css': { file: 'login.css', type: 'text/css; charset=utf-8' },
 };
 const PAGES_DIR = join(__dirname, 'pages');
+/** The editor request being served (Node-RED's adminAuth.authenticate is not given it). */
+const editorRequest = new AsyncLocalStorage<{ ip: string }>();
+/** What a setup session (first login: password to change, authenticator to enrol) may do, and nothing else. */
+const SETUP_ROUTES: ReadonlySet<string> = new Set([
+  '/account/password',
+  '/account/totp/start',
+  '/account/totp/confirm',
+]);
 
 /** The path of a page file inside PAGES_DIR, or undefined when the name would leave it. */
 export function pageFile(name: string): string | undefined {
@@ -227,24 +236,45 @@ export function createSecurity(options: SecurityOptions): {
       .catch((err: unknown) => log(`[pfcam] audit write failed: ${errorText(err)}`));
   }
 
+  /**
+   * The session's user. `setup` is true while the account is not ready for use (password must change, or no
+   * authenticator enrolled): such a session reaches only SETUP_ROUTES, never the dashboard, socket or API.
+   */
   async function sessionPrincipal(
     req: IncomingMessage,
-  ): Promise<{ principal: Principal; csrf: string } | undefined> {
+  ): Promise<{ principal: Principal; csrf: string; sid: string; setup: boolean } | undefined> {
     const sid = cookie(req, SESSION_COOKIE);
     if (!sid) return undefined;
     const p = await need();
     const data = await p.sessions.get(sid);
-    if (!data || typeof data.userId !== 'number' || data['mfa'] !== true) return undefined;
+    if (!data || typeof data.userId !== 'number') return undefined;
     const user = await p.users.byId(data.userId);
     if (!user || user.disabled) return undefined;
+    if (data['mfa'] !== true && data['setup'] !== true) return undefined;
+    // A setup session of a user who enrolled meanwhile (elsewhere) does not become a full one.
+    if (data['mfa'] !== true && user.mfaEnrolled && data['enrolledHere'] !== true) return undefined;
     await p.sessions.touch(sid);
-    return { principal: principalOf(user), csrf: typeof data['csrf'] === 'string' ? data['csrf'] : '' };
+    const setup = data['mfa'] !== true || user.mustChangePassword || !user.mfaEnrolled;
+    return {
+      principal: principalOf(user),
+      csrf: typeof data['csrf'] === 'string' ? data['csrf'] : '',
+      sid,
+      setup,
+    };
+  }
+
+  /** A session ready for use (not a setup one). */
+  async function fullSession(
+    req: IncomingMessage,
+  ): Promise<{ principal: Principal; csrf: string; sid: string } | undefined> {
+    const s = await sessionPrincipal(req);
+    return s && !s.setup ? s : undefined;
   }
 
   async function authenticate(req: IncomingMessage): Promise<Principal | undefined> {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) return (await need()).tokens.authenticate(auth.slice(7).trim());
-    return (await sessionPrincipal(req))?.principal;
+    return (await fullSession(req))?.principal;
   }
 
   async function serveApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -252,23 +282,31 @@ export function createSecurity(options: SecurityOptions): {
     const bearer = req.headers.authorization?.startsWith('Bearer ') === true;
     let principal: Principal | undefined;
     let csrf = '';
+    let setupOf: { sid: string } | undefined;
     if (bearer)
       principal = await (await need()).tokens.authenticate(req.headers.authorization!.slice(7).trim());
     else {
       const s = await sessionPrincipal(req);
       principal = s?.principal;
       csrf = s?.csrf ?? '';
+      if (s?.setup) setupOf = { sid: s.sid };
     }
     if (!principal) return sendJson(res, 401, { error: 'login required' });
     const url = new URL(req.url ?? '/', 'http://x');
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
     if (path === '/session' && method === 'GET') {
+      const user = principal.kind === 'user' ? await (await need()).users.byId(principal.id) : undefined;
       return sendJson(res, 200, {
         user: { name: principal.name, role: principal.role, cameras: principal.cameras },
         csrfToken: csrf,
+        setup: setupOf
+          ? { mustChangePassword: user?.mustChangePassword ?? false, mfaEnrolled: user?.mfaEnrolled ?? false }
+          : undefined,
       });
     }
+    if (setupOf && !(method === 'POST' && SETUP_ROUTES.has(path)))
+      return sendJson(res, 403, { error: 'finish setting up your account first', setup: true });
     const match = matchRoute(method, path);
     if (match === undefined) return sendJson(res, 404, { error: 'no such API route' });
     if (match === 'method') return sendJson(res, 405, { error: 'method not allowed' });
@@ -293,6 +331,7 @@ export function createSecurity(options: SecurityOptions): {
     try {
       const result = await route.handler(apiReq, res);
       if (route.audit) audit({ actor: principal.name, action, outcome: 'ok', ip: apiReq.ip, camera });
+      if (setupOf && principal.kind === 'user') await finishSetup(setupOf.sid, principal.id, path);
       if ('json' in result) sendJson(res, result.status ?? 200, result.json);
     } catch (err) {
       if (route.audit) audit({ actor: principal.name, action, outcome: 'failed', ip: apiReq.ip, camera });
@@ -300,6 +339,26 @@ export function createSecurity(options: SecurityOptions): {
       if (!res.headersSent)
         sendJson(res, status, { error: status === 500 ? 'internal error' : errorText(err) });
     }
+  }
+
+  /**
+   * After a setup step succeeded on a setup session: remember an enrolment made on it, and once the account is
+   * ready (password changed, authenticator enrolled) the session becomes a full one. The user proved the
+   * password at login and a code of the new authenticator at enrolment: both factors.
+   */
+  async function finishSetup(sid: string, userId: number, path: string): Promise<void> {
+    const p = await need();
+    const data = await p.sessions.get(sid);
+    const user = await p.users.byId(userId);
+    if (!data || !user) return;
+    const enrolledHere =
+      data['enrolledHere'] === true || (path === '/account/totp/confirm' && user.mfaEnrolled);
+    const ready = user.mfaEnrolled && !user.mustChangePassword;
+    await p.sessions.set(sid, {
+      ...data,
+      enrolledHere,
+      mfa: data['mfa'] === true || (ready && enrolledHere),
+    });
   }
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -318,8 +377,11 @@ export function createSecurity(options: SecurityOptions): {
         { 'Retry-After': String(Math.ceil(wait / 1000)) },
       );
     const user = await p.users.checkPassword(name, typeof body?.password === 'string' ? body.password : '');
-    const factor =
-      user?.mfaEnrolled && typeof body?.code === 'string'
+    // A user without an authenticator signs in with the password alone, into a setup session (enrolment).
+    const setup = user !== undefined && !user.mfaEnrolled;
+    const factor = setup
+      ? 'password'
+      : user?.mfaEnrolled && typeof body?.code === 'string'
         ? await p.users.checkSecondFactor(user.id, body.code)
         : undefined;
     if (!user || !factor) {
@@ -332,12 +394,13 @@ export function createSecurity(options: SecurityOptions): {
     const csrf = randomBytes(24).toString('base64url');
     await p.sessions.set(sid, {
       userId: user.id,
-      mfa: true,
+      mfa: !setup,
+      setup,
       csrf,
       ip,
       userAgent: String(req.headers['user-agent'] ?? ''),
     });
-    audit({ actor: user.name, action: 'login', outcome: 'ok', ip, detail: factor });
+    audit({ actor: user.name, action: setup ? 'login.setup' : 'login', outcome: 'ok', ip, detail: factor });
     const secure = env['PFCAM_TLS_CERT'] ? '; Secure' : '';
     sendJson(
       res,
@@ -346,6 +409,7 @@ export function createSecurity(options: SecurityOptions): {
         user: { name: user.name, role: user.role },
         csrfToken: csrf,
         mustChangePassword: user.mustChangePassword,
+        mfaEnrolled: user.mfaEnrolled,
       },
       {
         'Set-Cookie': `${SESSION_COOKIE}=${sid}; Path=/; HttpOnly; SameSite=Strict${secure}`,
@@ -385,7 +449,8 @@ export function createSecurity(options: SecurityOptions): {
       'X-Content-Type-Options': 'nosniff',
       'Referrer-Policy': 'no-referrer',
       'X-Frame-Options': 'DENY',
-      'Content-Security-Policy': "default-src 'self'; frame-ancestors 'none'; form-action 'self'",
+      'Content-Security-Policy':
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
     });
     res.end(body);
   }
@@ -439,32 +504,46 @@ export function createSecurity(options: SecurityOptions): {
     },
     async authenticate(username: string, passwordAndCode: string) {
       const p = await need();
-      if (typeof passwordAndCode !== 'string' || passwordAndCode.length < 7) return null;
-      const code = passwordAndCode.slice(-6);
-      const user = await p.users.checkPassword(username, passwordAndCode.slice(0, -6));
+      const name = String(username);
+      // the client's address, kept by httpAdminMiddleware for the request that is signing in
+      const ip = editorRequest.getStore()?.ip ?? 'editor';
+      if (limiter.retryAfterMs(ip, name) > 0) {
+        audit({ actor: name, action: 'editor.login', outcome: 'denied', ip, detail: 'too many attempts' });
+        return null;
+      }
+      const code = typeof passwordAndCode === 'string' ? passwordAndCode.slice(-6) : '';
+      const user =
+        typeof passwordAndCode === 'string' && passwordAndCode.length > 6
+          ? await p.users.checkPassword(name, passwordAndCode.slice(0, -6))
+          : undefined;
       const ok =
-        user && user.role === 'admin' && user.mfaEnrolled && (await p.users.checkSecondFactor(user.id, code));
-      audit({ actor: String(username), action: 'editor.login', outcome: ok ? 'ok' : 'failed' });
-      return ok && user ? { username: user.name, permissions: '*' } : null;
+        user !== undefined &&
+        user.role === 'admin' &&
+        user.mfaEnrolled &&
+        !user.mustChangePassword &&
+        (await p.users.checkSecondFactor(user.id, code)) !== undefined;
+      if (ok) limiter.succeed(ip, name);
+      else limiter.fail(ip, name);
+      audit({ actor: name, action: 'editor.login', outcome: ok ? 'ok' : 'failed', ip });
+      return ok ? { username: user.name, permissions: '*' } : null;
     },
   };
 
   /** Drops the wildcard CORS answer Node-RED gives its admin API: the editor is same-origin only. */
-  function httpAdminMiddleware(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  function httpAdminMiddleware(req: IncomingMessage, res: ServerResponse, next: () => void): void {
     const setHeader = res.setHeader.bind(res);
     res.setHeader = (name: string, value: number | string | readonly string[]) => {
       if (name.toLowerCase() === 'access-control-allow-origin' && value === '*') return res;
       return setHeader(name, value);
     };
     res.setHeader('X-Frame-Options', 'DENY');
-    next();
+    editorRequest.run({ ip: ipOf(req) }, next);
   }
 
   /** Who a request to the dashboard is: the session's user (sid included), or undefined. */
   async function sessionOf(req: IncomingMessage): Promise<{ principal: Principal; sid: string } | undefined> {
-    const sid = cookie(req, SESSION_COOKIE);
-    const s = sid ? await sessionPrincipal(req) : undefined;
-    return s && sid ? { principal: s.principal, sid } : undefined;
+    const s = await fullSession(req);
+    return s ? { principal: s.principal, sid: s.sid } : undefined;
   }
 
   /**

@@ -12,14 +12,17 @@ import { join, resolve } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { SecretBox } from '../../lib/auth/secret-box';
-import { newTotpSecret, totpCode } from '../../lib/auth/totp';
+import { newTotpSecret } from '../../lib/auth/totp';
 import { Users } from '../../lib/auth/users';
 import { Database } from '../../lib/store/database';
 import { freePort } from '../helpers/node-red-process';
+import { freshTotpCode } from '../helpers/totp-codes';
 
 const root = resolve(__dirname, '..', '..');
 const ADMIN = { name: 'chief', password: 'admin password 0123', secret: newTotpSecret() };
 const VIEWER = { name: 'watcher', password: 'viewer password 0123', secret: newTotpSecret() };
+/** A user created as the first admin is without PFCAM_ADMIN_*: a one-time password and no authenticator. */
+const NEWCOMER = { name: 'newcomer', password: 'one-time password 0123' };
 
 const FLOWS = [
   { id: 'tab1', type: 'tab', label: 'guard test' },
@@ -98,6 +101,12 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
       role: 'viewer',
       totpSecret: VIEWER.secret,
     });
+    await users.create({
+      name: NEWCOMER.name,
+      password: NEWCOMER.password,
+      role: 'manager',
+      mustChangePassword: true,
+    });
     await db.close();
     const port = await freePort();
     base = `http://127.0.0.1:${port}`;
@@ -149,7 +158,7 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
       body: JSON.stringify({
         username: who.name,
         password: who.password,
-        code: totpCode(who.secret, Date.now() / 1000),
+        code: await freshTotpCode(who.secret),
       }),
     });
     assert.equal(res.status, 200, await res.clone().text());
@@ -254,13 +263,80 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
     await page.goto(`${base}/ui/`);
     assert.match(page.url(), /\/pfcam\/login\?next=\/ui\/$/);
     await page.getByLabel('User name').fill(ADMIN.name);
-    await page.getByLabel('Password').fill(ADMIN.password);
-    await page
-      .getByLabel('Authenticator code or recovery code')
-      .fill(totpCode(ADMIN.secret, Date.now() / 1000));
+    await page.getByLabel('Password', { exact: true }).fill(ADMIN.password);
+    await page.getByLabel('Authenticator code or recovery code').fill(await freshTotpCode(ADMIN.secret));
     await page.screenshot({ path: join(root, 'test-artifacts', 'security-login.png') });
     await Promise.all([page.waitForURL(`${base}/ui/**`, { timeout: 20_000 }), page.click('#submit')]);
     await page.waitForSelector('text=Home', { timeout: 20_000 });
     await page.screenshot({ path: join(root, 'test-artifacts', 'security-dashboard.png') });
+  });
+
+  it('gives a new account a setup session only: no dashboard, socket or API until the password is changed and an authenticator enrolled', async () => {
+    const res = await fetch(`${base}/pfcam/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: NEWCOMER.name, password: NEWCOMER.password }),
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { mustChangePassword: boolean; mfaEnrolled: boolean };
+    assert.deepEqual([body.mustChangePassword, body.mfaEnrolled], [true, false]);
+    const cookie = /pfcam\.sid=[^;]+/.exec(res.headers.get('set-cookie') ?? '')?.[0];
+    assert.ok(cookie);
+    const ui = await fetch(`${base}/ui/`, { redirect: 'manual', headers: { cookie, accept: 'text/html' } });
+    assert.equal(ui.status, 302);
+    assert.equal((await fetch(`${base}/pfcam/api/recordings`, { headers: { cookie } })).status, 403);
+    assert.match(await outcome(connect({ cookie, origin: base })), /^refused: login required/);
+    // the editor does not take a one-time password either
+    const token = await fetch(`${base}/auth/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        client_id: 'node-red-editor',
+        grant_type: 'password',
+        scope: '*',
+        username: NEWCOMER.name,
+        password: `${NEWCOMER.password}000000`,
+      }),
+    });
+    assert.ok([401, 403].includes(token.status), `editor token answered ${token.status}`);
+  });
+
+  it('walks a new account through the login page: new password, authenticator enrolment, recovery codes, then the dashboard', async () => {
+    browser ??= await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
+    });
+    const page = await browser.newPage();
+    await page.goto(`${base}/pfcam/login?next=/ui/`);
+    await page.getByLabel('User name').fill(NEWCOMER.name);
+    await page.getByLabel('Password', { exact: true }).fill(NEWCOMER.password);
+    await page.click('#submit');
+    const chosen = 'my own long password 77';
+    await page.getByLabel('New password', { exact: true }).fill(chosen);
+    await page.getByLabel('New password again').fill(chosen);
+    await page.click('#change-password button');
+    await page.waitForSelector('#enrol:not([hidden]) #qr[src^="data:image/png"]', { timeout: 20_000 });
+    const secret = (await page.textContent('#secret'))?.trim() ?? '';
+    assert.match(secret, /^[A-Z2-7]{16,}$/);
+    await page.getByLabel('The 6-digit code the app shows').fill(await freshTotpCode(secret));
+    await page.screenshot({ path: join(root, 'test-artifacts', 'security-enrol.png') });
+    await page.click('#enrol button');
+    await page.waitForSelector('#recovery:not([hidden])', { timeout: 20_000 });
+    assert.equal(await page.locator('#recovery-codes li').count(), 10);
+    await Promise.all([page.waitForURL(`${base}/ui/**`, { timeout: 20_000 }), page.click('#continue')]);
+    await page.waitForSelector('text=Home', { timeout: 20_000 });
+    // the old one-time password no longer signs in; the new one with a code does
+    const again = await fetch(`${base}/pfcam/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: NEWCOMER.name, password: NEWCOMER.password }),
+    });
+    assert.equal(again.status, 401);
+    const signedIn = await fetch(`${base}/pfcam/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ username: NEWCOMER.name, password: chosen, code: await freshTotpCode(secret) }),
+    });
+    assert.equal(signedIn.status, 200);
   });
 });
