@@ -6,6 +6,7 @@
  * methods for sessions (Origin check + X-CSRF-Token), JSON bodies up to 64 KiB, audit of `audit: true` routes.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import helmet from 'helmet';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readFile } from 'node:fs/promises';
@@ -60,6 +61,36 @@ const PAGES: Readonly<Record<string, { file: string; type: string }>> = {
   '/pfcam/pages/login.css': { file: 'login.css', type: 'text/css; charset=utf-8' },
 };
 const PAGES_DIR = join(__dirname, 'pages');
+/**
+ * The security headers of the dashboard's pages. The dashboard (AngularJS 1) compiles expressions and the
+ * widgets' controllers with `new Function`, and Angular Material writes <style> elements: hence 'unsafe-eval'
+ * and inline styles. Inline scripts stay refused, so markup that slipped into a page cannot run.
+ */
+const uiHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", "'unsafe-eval'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:', 'blob:'],
+      mediaSrc: ["'self'", 'blob:'],
+      fontSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  // the page may load cross-origin images it is given (camera stills go through the API: same origin)
+  crossOriginEmbedderPolicy: false,
+  // HSTS only when the server itself speaks TLS (set where TLS is configured)
+  strictTransportSecurity: false,
+  referrerPolicy: { policy: 'no-referrer' },
+  xFrameOptions: { action: 'deny' },
+});
+
 /** The editor request being served (Node-RED's adminAuth.authenticate is not given it). */
 const editorRequest = new AsyncLocalStorage<{ ip: string }>();
 /** What a setup session (first login: password to change, authenticator to enrol) may do, and nothing else. */
@@ -553,7 +584,7 @@ export function createSecurity(options: SecurityOptions): {
   function uiMiddleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
     sessionOf(req).then(
       (s) => {
-        if (s) return next();
+        if (s) return uiHeaders(req, res, next);
         const wantsHtml = /text\/html/.test(String(req.headers.accept ?? ''));
         if (wantsHtml) {
           res.writeHead(302, { Location: '/pfcam/login?next=/ui/', 'Cache-Control': 'no-store' });

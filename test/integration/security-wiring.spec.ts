@@ -202,6 +202,16 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
     const { cookie } = await login(VIEWER);
     const res = await fetch(`${base}/pfcam/api/session`, { headers: { cookie } });
     assert.equal(res.status, 200);
+    // the dashboard's pages come with the security headers of a modern app
+    const page = await fetch(`${base}/ui/`, { headers: { cookie, accept: 'text/html' } });
+    assert.equal(page.status, 200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.match(csp, /object-src 'none'/);
+    assert.doesNotMatch(csp, /script-src[^;]*'unsafe-inline'/);
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
     assert.equal(((await res.json()) as { user: { name: string } }).user.name, VIEWER.name);
   });
 
@@ -260,6 +270,10 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
       ],
     });
     const page = await browser.newPage();
+    const refused: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) refused.push(m.text());
+    });
     await page.goto(`${base}/ui/`);
     assert.match(page.url(), /\/pfcam\/login\?next=\/ui\/$/);
     await page.getByLabel('User name').fill(ADMIN.name);
@@ -269,6 +283,7 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
     await Promise.all([page.waitForURL(`${base}/ui/**`, { timeout: 20_000 }), page.click('#submit')]);
     await page.waitForSelector('text=Home', { timeout: 20_000 });
     await page.screenshot({ path: join(root, 'test-artifacts', 'security-dashboard.png') });
+    assert.deepEqual(refused, [], 'the dashboard runs under its Content-Security-Policy');
   });
 
   it('gives a new account a setup session only: no dashboard, socket or API until the password is changed and an authenticator enrolled', async () => {
