@@ -37,6 +37,7 @@ export default tseslint.config(
       '**/*.mjs',
       '!dashboard/ui/**/*.js',
       '!dashboard/ui/**/*.mjs',
+      '!dashboard/pages/**/*.js',
       'dashboard/ui/eslint.config.mjs',
     ],
   },
@@ -62,7 +63,7 @@ export default tseslint.config(
   },
   {
     // The dashboard's front end: plain browser JavaScript, no globals leaked, no HTML from strings.
-    files: ['dashboard/ui/**/*.js', 'dashboard/ui/**/*.mjs'],
+    files: ['dashboard/ui/**/*.js', 'dashboard/ui/**/*.mjs', 'dashboard/pages/**/*.js'],
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ecmaVersion: 2022,

@@ -7,6 +7,9 @@
  *   PFCAM_HOST              address to listen on (default 127.0.0.1; 0.0.0.0 to serve the network)
  *   PFCAM_DATA              data folder: Node-RED user directory, database, media (default ./.pfcam-data)
  *   PFCAM_CREDENTIAL_SECRET key that encrypts node credentials (default: generated once, kept in PFCAM_DATA)
+ *   PFCAM_ADMIN_USER, PFCAM_ADMIN_PASSWORD, PFCAM_ADMIN_TOTP_SECRET
+ *                           the first admin, created when there is none (default: "admin" with a one-time
+ *                           password printed once, to change at first login)
  */
 'use strict';
 const crypto = require('node:crypto');
@@ -29,6 +32,18 @@ function credentialSecret() {
   }
 }
 
+// ---- security (dashboard/security.ts): users, sessions, the editor login, the dashboard's login and socket ----
+/**
+ * The security module of the package, from its built output. The editor (adminAuth), the dashboard pages
+ * (ui.middleware), the dashboard socket (ui.ioMiddleware) and the dashboard API (pfcam.security, mounted by the
+ * pfcam-guard node module) all authenticate through it. Every entry point waits until its tables are open.
+ */
+const { createSecurity } = require('./dist/dashboard/security');
+const secured = createSecurity({ dataDir });
+secured.ready.catch(() => undefined); // logged by createSecurity; every request then answers 503
+const SESSION_EXPIRY_S = 12 * 60 * 60;
+// ---- end of security ----
+
 module.exports = {
   uiPort: Number(process.env.PORT || 1880),
   uiHost: process.env.PFCAM_HOST || '127.0.0.1',
@@ -39,9 +54,17 @@ module.exports = {
   /** Read by the pfcam-store node: where the database and the media live unless a node says otherwise. */
   pfcam: {
     dataDir,
+    security: secured.security,
   },
 
-  ui: { path: 'ui' },
+  /** The editor: admins only, password immediately followed by the current 6-digit code. */
+  adminAuth: secured.adminAuth,
+  httpAdminMiddleware: secured.httpAdminMiddleware,
+  /** The editor's login token lifetime (seconds), like a dashboard session's absolute limit. */
+  sessionExpiryTime: SESSION_EXPIRY_S,
+
+  /** The dashboard: pages and socket only for a signed-in user (login at /pfcam/login). */
+  ui: { path: 'ui', middleware: secured.uiMiddleware, ioMiddleware: secured.ioMiddleware },
 
   diagnostics: { enabled: false, ui: false },
   runtimeState: { enabled: false, ui: false },

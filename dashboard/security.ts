@@ -5,9 +5,11 @@
  * authentication (session cookie or Bearer token, 401), permission and camera scope (403), CSRF on state-changing
  * methods for sessions (Origin check + X-CSRF-Token), JSON bodies up to 64 KiB, audit of `audit: true` routes.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, normalize, sep } from 'node:path';
 import { AuditLog, type AuditEntry } from '../lib/auth/audit';
 import { isAllowed, type Principal } from '../lib/auth/permissions';
 import { LoginRateLimiter } from '../lib/auth/rate-limit';
@@ -37,6 +39,40 @@ export interface PfcamSecurity {
   audit(entry: AuditEntry): void;
   onRevoke(listener: (event: RevokeEvent) => void): () => void;
   handler(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void;
+  /** Records the user of a dashboard socket (and the session it runs on) until `unregisterSocket`. */
+  registerSocket(socketId: string, principal: Principal, sid?: string): void;
+  unregisterSocket(socketId: string): void;
+}
+
+/** The part of a socket.io server socket the dashboard middleware uses. */
+export interface UiSocket {
+  id: string;
+  request: IncomingMessage;
+  use(fn: (packet: unknown[], next: (err?: Error) => void) => void): void;
+  on(event: 'disconnect', listener: () => void): void;
+  disconnect(close?: boolean): void;
+}
+
+/** Login pages served from here: dist/dashboard/pages, by name only. */
+const PAGES: Readonly<Record<string, { file: string; type: string }>> = {
+  '/pfcam/login': { file: 'login.html', type: 'text/html; charset=utf-8' },
+  '/pfcam/pages/login.js': { file: 'login.js', type: 'text/javascript; charset=utf-8' },
+  '/pfcam/pages/login.css': { file: 'login.css', type: 'text/css; charset=utf-8' },
+};
+const PAGES_DIR = join(__dirname, 'pages');
+/** The editor request being served (Node-RED's adminAuth.authenticate is not given it). */
+const editorRequest = new AsyncLocalStorage<{ ip: string }>();
+/** What a setup session (first login: password to change, authenticator to enrol) may do, and nothing else. */
+const SETUP_ROUTES: ReadonlySet<string> = new Set([
+  '/account/password',
+  '/account/totp/start',
+  '/account/totp/confirm',
+]);
+
+/** The path of a page file inside PAGES_DIR, or undefined when the name would leave it. */
+export function pageFile(name: string): string | undefined {
+  const full = normalize(join(PAGES_DIR, name));
+  return full.startsWith(PAGES_DIR + sep) ? full : undefined;
 }
 
 interface Parts {
@@ -80,6 +116,11 @@ function sendJson(
 }
 
 function readBody(req: IncomingMessage): Promise<unknown> {
+  // Mounted on Node-RED's HTTP server, an earlier body parser (the editor API's, at the same root) may have
+  // read the body already: take its result.
+  const parsed = req as IncomingMessage & { _body?: boolean; body?: unknown };
+  if (parsed._body === true) return Promise.resolve(parsed.body);
+  if (req.readableEnded) return Promise.resolve(undefined);
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -141,6 +182,8 @@ export function createSecurity(options: SecurityOptions): {
   adminAuth: Record<string, unknown>;
   httpAdminMiddleware: (req: IncomingMessage, res: ServerResponse, next: () => void) => void;
   security: PfcamSecurity;
+  uiMiddleware: (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+  ioMiddleware: (socket: UiSocket, next: (err?: Error) => void) => void;
   ready: Promise<void>;
   close: () => Promise<void>;
 } {
@@ -148,7 +191,7 @@ export function createSecurity(options: SecurityOptions): {
   const log = options.log ?? ((line: string) => console.log(line));
   const box = SecretBox.forDataDir(options.dataDir, env);
   const limiter = new LoginRateLimiter();
-  const sockets = new Map<string, Principal>();
+  const sockets = new Map<string, { principal: Principal; sid?: string }>();
   let parts: Parts | undefined;
   let unregisterRoutes = (): void => undefined;
 
@@ -193,24 +236,45 @@ export function createSecurity(options: SecurityOptions): {
       .catch((err: unknown) => log(`[pfcam] audit write failed: ${errorText(err)}`));
   }
 
+  /**
+   * The session's user. `setup` is true while the account is not ready for use (password must change, or no
+   * authenticator enrolled): such a session reaches only SETUP_ROUTES, never the dashboard, socket or API.
+   */
   async function sessionPrincipal(
     req: IncomingMessage,
-  ): Promise<{ principal: Principal; csrf: string } | undefined> {
+  ): Promise<{ principal: Principal; csrf: string; sid: string; setup: boolean } | undefined> {
     const sid = cookie(req, SESSION_COOKIE);
     if (!sid) return undefined;
     const p = await need();
     const data = await p.sessions.get(sid);
-    if (!data || typeof data.userId !== 'number' || data['mfa'] !== true) return undefined;
+    if (!data || typeof data.userId !== 'number') return undefined;
     const user = await p.users.byId(data.userId);
     if (!user || user.disabled) return undefined;
+    if (data['mfa'] !== true && data['setup'] !== true) return undefined;
+    // A setup session of a user who enrolled meanwhile (elsewhere) does not become a full one.
+    if (data['mfa'] !== true && user.mfaEnrolled && data['enrolledHere'] !== true) return undefined;
     await p.sessions.touch(sid);
-    return { principal: principalOf(user), csrf: typeof data['csrf'] === 'string' ? data['csrf'] : '' };
+    const setup = data['mfa'] !== true || user.mustChangePassword || !user.mfaEnrolled;
+    return {
+      principal: principalOf(user),
+      csrf: typeof data['csrf'] === 'string' ? data['csrf'] : '',
+      sid,
+      setup,
+    };
+  }
+
+  /** A session ready for use (not a setup one). */
+  async function fullSession(
+    req: IncomingMessage,
+  ): Promise<{ principal: Principal; csrf: string; sid: string } | undefined> {
+    const s = await sessionPrincipal(req);
+    return s && !s.setup ? s : undefined;
   }
 
   async function authenticate(req: IncomingMessage): Promise<Principal | undefined> {
     const auth = req.headers.authorization;
     if (auth?.startsWith('Bearer ')) return (await need()).tokens.authenticate(auth.slice(7).trim());
-    return (await sessionPrincipal(req))?.principal;
+    return (await fullSession(req))?.principal;
   }
 
   async function serveApi(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
@@ -218,23 +282,31 @@ export function createSecurity(options: SecurityOptions): {
     const bearer = req.headers.authorization?.startsWith('Bearer ') === true;
     let principal: Principal | undefined;
     let csrf = '';
+    let setupOf: { sid: string } | undefined;
     if (bearer)
       principal = await (await need()).tokens.authenticate(req.headers.authorization!.slice(7).trim());
     else {
       const s = await sessionPrincipal(req);
       principal = s?.principal;
       csrf = s?.csrf ?? '';
+      if (s?.setup) setupOf = { sid: s.sid };
     }
     if (!principal) return sendJson(res, 401, { error: 'login required' });
     const url = new URL(req.url ?? '/', 'http://x');
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
     if (path === '/session' && method === 'GET') {
+      const user = principal.kind === 'user' ? await (await need()).users.byId(principal.id) : undefined;
       return sendJson(res, 200, {
         user: { name: principal.name, role: principal.role, cameras: principal.cameras },
         csrfToken: csrf,
+        setup: setupOf
+          ? { mustChangePassword: user?.mustChangePassword ?? false, mfaEnrolled: user?.mfaEnrolled ?? false }
+          : undefined,
       });
     }
+    if (setupOf && !(method === 'POST' && SETUP_ROUTES.has(path)))
+      return sendJson(res, 403, { error: 'finish setting up your account first', setup: true });
     const match = matchRoute(method, path);
     if (match === undefined) return sendJson(res, 404, { error: 'no such API route' });
     if (match === 'method') return sendJson(res, 405, { error: 'method not allowed' });
@@ -259,6 +331,7 @@ export function createSecurity(options: SecurityOptions): {
     try {
       const result = await route.handler(apiReq, res);
       if (route.audit) audit({ actor: principal.name, action, outcome: 'ok', ip: apiReq.ip, camera });
+      if (setupOf && principal.kind === 'user') await finishSetup(setupOf.sid, principal.id, path);
       if ('json' in result) sendJson(res, result.status ?? 200, result.json);
     } catch (err) {
       if (route.audit) audit({ actor: principal.name, action, outcome: 'failed', ip: apiReq.ip, camera });
@@ -266,6 +339,26 @@ export function createSecurity(options: SecurityOptions): {
       if (!res.headersSent)
         sendJson(res, status, { error: status === 500 ? 'internal error' : errorText(err) });
     }
+  }
+
+  /**
+   * After a setup step succeeded on a setup session: remember an enrolment made on it, and once the account is
+   * ready (password changed, authenticator enrolled) the session becomes a full one. The user proved the
+   * password at login and a code of the new authenticator at enrolment: both factors.
+   */
+  async function finishSetup(sid: string, userId: number, path: string): Promise<void> {
+    const p = await need();
+    const data = await p.sessions.get(sid);
+    const user = await p.users.byId(userId);
+    if (!data || !user) return;
+    const enrolledHere =
+      data['enrolledHere'] === true || (path === '/account/totp/confirm' && user.mfaEnrolled);
+    const ready = user.mfaEnrolled && !user.mustChangePassword;
+    await p.sessions.set(sid, {
+      ...data,
+      enrolledHere,
+      mfa: data['mfa'] === true || (ready && enrolledHere),
+    });
   }
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -284,8 +377,11 @@ export function createSecurity(options: SecurityOptions): {
         { 'Retry-After': String(Math.ceil(wait / 1000)) },
       );
     const user = await p.users.checkPassword(name, typeof body?.password === 'string' ? body.password : '');
-    const factor =
-      user?.mfaEnrolled && typeof body?.code === 'string'
+    // A user without an authenticator signs in with the password alone, into a setup session (enrolment).
+    const setup = user !== undefined && !user.mfaEnrolled;
+    const factor = setup
+      ? 'password'
+      : user?.mfaEnrolled && typeof body?.code === 'string'
         ? await p.users.checkSecondFactor(user.id, body.code)
         : undefined;
     if (!user || !factor) {
@@ -298,12 +394,13 @@ export function createSecurity(options: SecurityOptions): {
     const csrf = randomBytes(24).toString('base64url');
     await p.sessions.set(sid, {
       userId: user.id,
-      mfa: true,
+      mfa: !setup,
+      setup,
       csrf,
       ip,
       userAgent: String(req.headers['user-agent'] ?? ''),
     });
-    audit({ actor: user.name, action: 'login', outcome: 'ok', ip, detail: factor });
+    audit({ actor: user.name, action: setup ? 'login.setup' : 'login', outcome: 'ok', ip, detail: factor });
     const secure = env['PFCAM_TLS_CERT'] ? '; Secure' : '';
     sendJson(
       res,
@@ -312,6 +409,7 @@ export function createSecurity(options: SecurityOptions): {
         user: { name: user.name, role: user.role },
         csrfToken: csrf,
         mustChangePassword: user.mustChangePassword,
+        mfaEnrolled: user.mfaEnrolled,
       },
       {
         'Set-Cookie': `${SESSION_COOKIE}=${sid}; Path=/; HttpOnly; SameSite=Strict${secure}`,
@@ -336,9 +434,36 @@ export function createSecurity(options: SecurityOptions): {
     );
   }
 
+  async function servePage(res: ServerResponse, page: { file: string; type: string }): Promise<void> {
+    const file = pageFile(page.file);
+    if (!file) return sendJson(res, 404, { error: 'not found' });
+    let body: Buffer;
+    try {
+      body = await readFile(file);
+    } catch {
+      return sendJson(res, 404, { error: 'not found' });
+    }
+    res.writeHead(200, {
+      'Content-Type': page.type,
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+      'X-Frame-Options': 'DENY',
+      'Content-Security-Policy':
+        "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+    });
+    res.end(body);
+  }
+
   const security: PfcamSecurity = {
     authenticate,
-    principalForSocket: (id) => sockets.get(id),
+    principalForSocket: (id) => sockets.get(id)?.principal,
+    registerSocket(id, principal, sid) {
+      sockets.set(id, { principal, sid });
+    },
+    unregisterSocket(id) {
+      sockets.delete(id);
+    },
     audit,
     onRevoke(listener) {
       let off = (): void => undefined;
@@ -357,6 +482,8 @@ export function createSecurity(options: SecurityOptions): {
       if (path === '/pfcam/login' && req.method === 'POST') work = login(req, res);
       else if (path === '/pfcam/logout' && req.method === 'POST') work = logout(req, res);
       else if (path.startsWith(API_PREFIX + '/')) work = serveApi(req, res, path.slice(API_PREFIX.length));
+      else if (Object.hasOwn(PAGES, path) && (req.method === 'GET' || req.method === 'HEAD'))
+        work = servePage(res, PAGES[path]!);
       else return next();
       work.catch((err: unknown) => {
         const status = statusOf(err);
@@ -377,25 +504,114 @@ export function createSecurity(options: SecurityOptions): {
     },
     async authenticate(username: string, passwordAndCode: string) {
       const p = await need();
-      if (typeof passwordAndCode !== 'string' || passwordAndCode.length < 7) return null;
-      const code = passwordAndCode.slice(-6);
-      const user = await p.users.checkPassword(username, passwordAndCode.slice(0, -6));
+      const name = String(username);
+      // the client's address, kept by httpAdminMiddleware for the request that is signing in
+      const ip = editorRequest.getStore()?.ip ?? 'editor';
+      if (limiter.retryAfterMs(ip, name) > 0) {
+        audit({ actor: name, action: 'editor.login', outcome: 'denied', ip, detail: 'too many attempts' });
+        return null;
+      }
+      const code = typeof passwordAndCode === 'string' ? passwordAndCode.slice(-6) : '';
+      const user =
+        typeof passwordAndCode === 'string' && passwordAndCode.length > 6
+          ? await p.users.checkPassword(name, passwordAndCode.slice(0, -6))
+          : undefined;
       const ok =
-        user && user.role === 'admin' && user.mfaEnrolled && (await p.users.checkSecondFactor(user.id, code));
-      audit({ actor: String(username), action: 'editor.login', outcome: ok ? 'ok' : 'failed' });
-      return ok && user ? { username: user.name, permissions: '*' } : null;
+        user !== undefined &&
+        user.role === 'admin' &&
+        user.mfaEnrolled &&
+        !user.mustChangePassword &&
+        (await p.users.checkSecondFactor(user.id, code)) !== undefined;
+      if (ok) limiter.succeed(ip, name);
+      else limiter.fail(ip, name);
+      audit({ actor: name, action: 'editor.login', outcome: ok ? 'ok' : 'failed', ip });
+      return ok ? { username: user.name, permissions: '*' } : null;
     },
   };
 
   /** Drops the wildcard CORS answer Node-RED gives its admin API: the editor is same-origin only. */
-  function httpAdminMiddleware(_req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  function httpAdminMiddleware(req: IncomingMessage, res: ServerResponse, next: () => void): void {
     const setHeader = res.setHeader.bind(res);
     res.setHeader = (name: string, value: number | string | readonly string[]) => {
       if (name.toLowerCase() === 'access-control-allow-origin' && value === '*') return res;
       return setHeader(name, value);
     };
     res.setHeader('X-Frame-Options', 'DENY');
-    next();
+    editorRequest.run({ ip: ipOf(req) }, next);
+  }
+
+  /** Who a request to the dashboard is: the session's user (sid included), or undefined. */
+  async function sessionOf(req: IncomingMessage): Promise<{ principal: Principal; sid: string } | undefined> {
+    const s = await fullSession(req);
+    return s ? { principal: s.principal, sid: s.sid } : undefined;
+  }
+
+  /**
+   * `ui.middleware`: the dashboard's pages only for a signed-in user; a browser page without a session goes to
+   * the login page, anything else gets 401.
+   */
+  function uiMiddleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
+    sessionOf(req).then(
+      (s) => {
+        if (s) return next();
+        const wantsHtml = /text\/html/.test(String(req.headers.accept ?? ''));
+        if (wantsHtml) {
+          res.writeHead(302, { Location: '/pfcam/login?next=/ui/', 'Cache-Control': 'no-store' });
+          res.end();
+        } else sendJson(res, 401, { error: 'login required' });
+      },
+      (err: unknown) => {
+        log(`[pfcam] dashboard session check failed: ${errorText(err)}`);
+        if (!res.headersSent) sendJson(res, 503, { error: 'security is not ready' });
+      },
+    );
+  }
+
+  /** Sockets per session id, to cut them when the session is revoked. */
+  const bySid = new Map<string, Set<UiSocket>>();
+  ready
+    .then(() =>
+      parts?.sessions.on('revoke', (event: RevokeEvent) => {
+        for (const socket of bySid.get(event.sid) ?? []) socket.disconnect(true);
+      }),
+    )
+    .catch(() => undefined);
+
+  /**
+   * `ui.ioMiddleware` (socket.io `io.use`): a dashboard socket only for a signed-in user from the same origin;
+   * the socket's user is recorded for `principalForSocket`, every incoming packet's `socketid` is overwritten
+   * with the real socket id, and the socket is cut when its session is revoked (logout, user disabled).
+   */
+  function ioMiddleware(socket: UiSocket, next: (err?: Error) => void): void {
+    const req = socket.request;
+    if (!sameOrigin(req)) return next(new Error('cross-origin refused'));
+    sessionOf(req).then(
+      (s) => {
+        if (!s) return next(new Error('login required'));
+        security.registerSocket(socket.id, s.principal, s.sid);
+        let set = bySid.get(s.sid);
+        if (!set) bySid.set(s.sid, (set = new Set()));
+        set.add(socket);
+        socket.on('disconnect', () => {
+          security.unregisterSocket(socket.id);
+          const open = bySid.get(s.sid);
+          open?.delete(socket);
+          if (open?.size === 0) bySid.delete(s.sid);
+        });
+        socket.use((packet, nextPacket) => {
+          const data = packet[1];
+          if (data !== null && typeof data === 'object') {
+            const d = data as { socketid?: unknown; msg?: unknown };
+            d.socketid = socket.id;
+            if (d.msg !== null && typeof d.msg === 'object')
+              (d.msg as { socketid?: unknown }).socketid = socket.id;
+          }
+          nextPacket();
+        });
+        next();
+      },
+      () => next(new Error('security is not ready')),
+    );
   }
 
   /** Closes the database (tests, shutdown). */
@@ -405,5 +621,5 @@ export function createSecurity(options: SecurityOptions): {
     await parts?.db.close();
   }
 
-  return { adminAuth, httpAdminMiddleware, security, ready, close };
+  return { adminAuth, httpAdminMiddleware, security, uiMiddleware, ioMiddleware, ready, close };
 }

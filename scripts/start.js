@@ -164,7 +164,10 @@ async function main() {
       const host =
         process.env.PFCAM_HOST && process.env.PFCAM_HOST !== '0.0.0.0' ? process.env.PFCAM_HOST : '127.0.0.1';
       console.log(`\npfcam: editor    http://${host}:${running[1]}/`);
-      console.log(`pfcam: dashboard http://${host}:${running[1]}/ui\n`);
+      console.log(`pfcam: dashboard http://${host}:${running[1]}/ui`);
+      console.log(
+        `pfcam: sign in   http://${host}:${running[1]}/pfcam/login (first run: see the one-time password above)\n`,
+      );
     }
   });
 

@@ -33,7 +33,24 @@ export class NodeStatuses extends EventEmitter {
       },
       timeoutMs,
     );
-    if (token !== undefined) ws.send(JSON.stringify({ auth: token }));
+    if (token !== undefined) {
+      // Node-RED closes a secured comms connection on any message before it answered the auth one.
+      const answer = await waitFor<string>(
+        'the comms authentication',
+        (resolve, reject) => {
+          const onMessage = (data: Buffer): void => {
+            const text = data.toString('utf8');
+            if (/"auth"/.test(text)) resolve(text);
+          };
+          ws.on('message', onMessage);
+          ws.once('close', () => reject(new Error('the comms connection closed')));
+          ws.send(JSON.stringify({ auth: token }));
+          return () => ws.off('message', onMessage);
+        },
+        timeoutMs,
+      );
+      if (!/"auth"\s*:\s*"ok"/.test(answer)) throw new Error(`comms authentication refused: ${answer}`);
+    }
     ws.send(JSON.stringify({ subscribe: 'status/#' }));
     return statuses;
   }

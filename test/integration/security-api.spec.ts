@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { newTotpSecret, totpCode } from '../../lib/auth/totp';
 import { registerRoutes } from '../../dashboard/api/registry';
 import { createSecurity } from '../../dashboard/security';
+import { AuditLog, type AuditRecord } from '../../lib/auth/audit';
+import { Database } from '../../lib/store/database';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 describe('security API server (real HTTP, real SQLite)', function () {
   this.timeout(30000);
@@ -130,5 +133,25 @@ describe('security API server (real HTTP, real SQLite)', function () {
       permissions: '*',
     });
     assert.equal(await auth.users('nobody'), null);
+  });
+
+  it('slows down guessing at the editor login: after repeated failures even the right password is refused, audited as denied', async () => {
+    const auth = adminAuth as { authenticate: (u: string, p: string) => Promise<unknown> };
+    for (let i = 0; i < 10; i++)
+      assert.equal(await auth.authenticate('root', `guess number ${i} 000000`), null);
+    assert.equal(await auth.authenticate('root', password + totpCode(secret)), null);
+    // the refusal came from the throttle, before any password check: the audit says so
+    const db = await Database.open(join(dir, 'pfcam.sqlite'));
+    try {
+      const log = await AuditLog.open(db);
+      let denied: AuditRecord[] = [];
+      for (let tries = 0; tries < 100 && denied.length === 0; tries++) {
+        denied = (await log.query({ actor: 'root', action: 'editor.login', outcome: 'denied' })).items;
+        if (denied.length === 0) await sleep(50);
+      }
+      assert.equal(denied.length >= 1, true, 'a throttled editor login is audited as denied');
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -7,10 +7,19 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { newTotpSecret } from '../../lib/auth/totp';
 import { NodeStatuses } from '../helpers/node-red-comms';
+import { freshTotpCode } from '../helpers/totp-codes';
 import { waitUntil } from '../helpers/wait-for';
 
 const root = join(__dirname, '..', '..');
+/** The first admin of an automated install (PFCAM_ADMIN_*), so that the test can sign in to the editor. */
+const ADMIN = { name: 'site-admin', password: 'first admin password 42', secret: newTotpSecret() };
+const ADMIN_ENV = {
+  PFCAM_ADMIN_USER: ADMIN.name,
+  PFCAM_ADMIN_PASSWORD: ADMIN.password,
+  PFCAM_ADMIN_TOTP_SECRET: ADMIN.secret,
+};
 
 interface Started {
   child: ChildProcess;
@@ -22,7 +31,7 @@ interface Started {
 function start(dataDir: string, env: Record<string, string> = {}): Started {
   const output = { text: '' };
   const child = spawn(process.execPath, [join(root, 'scripts', 'start.js')], {
-    env: { ...process.env, PFCAM_DATA: dataDir, PORT: '0', PFCAM_SIMULATOR_PORT: '0', ...env },
+    env: { ...process.env, PFCAM_DATA: dataDir, PORT: '0', PFCAM_SIMULATOR_PORT: '0', ...ADMIN_ENV, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.on('data', (chunk: Buffer) => (output.text += chunk.toString()));
@@ -40,6 +49,23 @@ function waitForOutput(started: Started, pattern: RegExp, timeoutMs: number): Pr
   ).catch((err: Error) => {
     throw new Error(`${err.message}:\n${started.output.text.slice(-2000)}`);
   });
+}
+
+/** An editor access token for the first admin (the editor's password field takes password + code). */
+async function editorToken(editorUrl: string): Promise<string> {
+  const res = await fetch(`${editorUrl}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      client_id: 'node-red-editor',
+      grant_type: 'password',
+      scope: '*',
+      username: ADMIN.name,
+      password: ADMIN.password + (await freshTotpCode(ADMIN.secret)),
+    }),
+  });
+  assert.equal(res.status, 200, await res.clone().text());
+  return ((await res.json()) as { access_token: string }).access_token;
 }
 
 async function stop(started: Started): Promise<number | null> {
@@ -87,7 +113,19 @@ describe('npm start', function () {
     const system = (await (await fetch(`${cameraUrls[0]}/api/system`)).json()) as { serialNumber: string };
     assert.match(system.serialNumber, /^PFC4-/);
     assert.equal((await fetch(`${editorUrl}/`)).status, 200);
-    assert.equal((await fetch(`${editorUrl}/ui/`)).status, 200);
+    // the editor API and the dashboard need a signed-in user
+    assert.equal((await fetch(`${editorUrl}/flows`)).status, 401);
+    const dashboard = await fetch(`${editorUrl}/ui/`, {
+      redirect: 'manual',
+      headers: { accept: 'text/html' },
+    });
+    assert.equal(dashboard.status, 302);
+    assert.match(dashboard.headers.get('location') ?? '', /^\/pfcam\/login\?next=/);
+    const token = await editorToken(editorUrl);
+    assert.equal(
+      (await fetch(`${editorUrl}/flows`, { headers: { authorization: `Bearer ${token}` } })).status,
+      200,
+    );
 
     // The data stays in PFCAM_DATA, with the shipped flows and a credential key readable by the owner only;
     // the flows name the services by variable, and hold no key.
@@ -114,7 +152,7 @@ describe('npm start', function () {
 
     // Healthy as the editor shows it: the archive green, the backup green (its stored recordings uploaded),
     // the MQTT nodes connected. The simulated cameras hold recordings from the start.
-    statuses = await NodeStatuses.connect(editorUrl);
+    statuses = await NodeStatuses.connect(editorUrl, token);
     await statuses.waitFor(
       'ingest-archive',
       (s) => s.fill === 'green' && /^[1-9]\d* stored/.test(s.text ?? ''),
@@ -162,10 +200,45 @@ describe('npm start', function () {
     for (const id of ['ingest-backup', 'alerts-mqtt-event', 'alerts-mqtt-status'])
       assert.equal(byId.get(id)?.d, true, `${id} is disabled`);
     assert.equal(byId.get('ingest-retention')?.requireBackup, false);
-    statuses = await NodeStatuses.connect(editorUrl);
+    statuses = await NodeStatuses.connect(editorUrl, await editorToken(editorUrl));
     await statuses.waitFor('ingest-archive', (s) => s.fill === 'green', 'archive green', 60_000);
     assert.equal(statuses.get('ingest-backup'), undefined, 'a disabled node shows no status');
     assert.doesNotMatch(started.output.text, /Connection failed|mqtt-broker/);
     assert.equal(await stop(started), 0);
+  });
+
+  it('has no default credentials: a fresh start creates the first admin with a one-time password it prints once', async () => {
+    const started = start(dataDir, {
+      PFCAM_SIMULATOR: '0',
+      PFCAM_S3_BUCKET: '',
+      PFCAM_S3_ENDPOINT: '',
+      MQTT_HOST: '',
+      PFCAM_ADMIN_USER: '',
+      PFCAM_ADMIN_PASSWORD: '',
+      PFCAM_ADMIN_TOTP_SECRET: '',
+    });
+    running.push(started);
+    const editorUrl = (await waitForOutput(started, /editor {4}(http:\/\/127\.0\.0\.1:\d+)\//, 60_000))[1]!;
+    const password = (
+      await waitForOutput(started, /first admin "admin" created; one-time password[^:]*: (\S+)/, 30_000)
+    )[1]!;
+    const signIn = (pass: string): Promise<Response> =>
+      fetch(`${editorUrl}/pfcam/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'admin', password: pass }),
+      });
+    for (const guess of ['admin', 'password', 'pfcam', ''])
+      assert.equal((await signIn(guess)).status, 401, `"${guess}" is refused`);
+    const first = await signIn(password);
+    assert.equal(first.status, 200);
+    assert.equal(((await first.json()) as { mustChangePassword: boolean }).mustChangePassword, true);
+    assert.equal(await stop(started), 0);
+    // the password was printed once: a second start creates no admin and prints none
+    const again = start(dataDir, { PFCAM_SIMULATOR: '0', PFCAM_ADMIN_USER: '', PFCAM_ADMIN_PASSWORD: '' });
+    running.push(again);
+    await waitForOutput(again, /editor {4}http/, 60_000);
+    assert.doesNotMatch(again.output.text, /one-time password/);
+    assert.equal(await stop(again), 0);
   });
 });
