@@ -26,7 +26,6 @@ export interface SecurityRouteParts {
 }
 
 /** The session cookie the security module sets (its value is the session id; never answered). */
-const SESSION_COOKIE = 'pfcam.sid';
 
 /** What the API answers about a user: never the password hash or the TOTP secret. */
 export interface UserView {
@@ -112,13 +111,10 @@ function body(req: ApiRequest): Record<string, unknown> {
     : {};
 }
 
+/** The id of the request's session (express-session has read the signed cookie). */
 function cookieSid(raw: IncomingMessage): string | undefined {
-  for (const part of (raw.headers.cookie ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === SESSION_COOKIE)
-      return decodeURIComponent(part.slice(i + 1).trim());
-  }
-  return undefined;
+  const id = (raw as IncomingMessage & { sessionID?: unknown }).sessionID;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** `cameras` from a request body: absent, `null` (every camera) or a list of serial numbers. */

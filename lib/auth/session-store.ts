@@ -191,10 +191,17 @@ export interface RevokeEvent {
 type Cb = (err?: unknown, value?: unknown) => void;
 
 /** An express-session store class over a SessionTable. `Store` is express-session's `Store` base class. */
-export function sqliteSessionStore(Store: new () => object, table: SessionTable): object {
+export function sqliteSessionStore(Store: abstract new () => object, table: SessionTable): object {
   class SqliteStore extends Store {
     get(sid: string, cb: Cb): void {
-      table.get(sid).then((d) => cb(undefined, d ?? null), cb);
+      // express-session needs the cookie's record in a session: a row written without one gets the default
+      table
+        .get(sid)
+        .then(
+          (d) =>
+            cb(undefined, d ? { cookie: { originalMaxAge: null, path: '/', httpOnly: true }, ...d } : null),
+          cb,
+        );
     }
     set(sid: string, data: SessionData, cb: Cb = () => undefined): void {
       table.set(sid, data).then(() => cb(), cb);
