@@ -18,6 +18,7 @@ import { LoginRateLimiter } from '../lib/auth/rate-limit';
 import { SecretBox } from '../lib/auth/secret-box';
 import {
   SessionTable,
+  sessionKey,
   sqliteSessionStore,
   type RevokeEvent,
   type SessionData,
@@ -239,9 +240,13 @@ export function createSecurity(options: SecurityOptions): {
   let parts: Parts | undefined;
   let unregisterRoutes = (): void => undefined;
   let sessionMiddleware: Middleware | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
 
   const ready = (async () => {
-    const db = await Database.open(join(options.dataDir, options.databaseFile ?? 'pfcam.sqlite'));
+    // The archive writes to the same file through its own connection: wait for its lock rather than fail.
+    const db = await Database.open(join(options.dataDir, options.databaseFile ?? 'pfcam.sqlite'), {
+      busyTimeoutMs: 30_000,
+    });
     const users = await Users.open(db, box);
     const sessions = await SessionTable.open(db, { idleMs: options.idleMs, absoluteMs: options.absoluteMs });
     const tokens = await Tokens.open(db);
@@ -259,6 +264,14 @@ export function createSecurity(options: SecurityOptions): {
       unset: 'destroy',
       cookie: { httpOnly: true, sameSite: 'strict', secure: Boolean(env['PFCAM_TLS_CERT']), path: '/' },
     }) as unknown as Middleware;
+    // expired sessions end on time, and their sockets with them, even when no request comes
+    sweeper = setInterval(
+      () => {
+        sessions.sweep().catch((err: unknown) => log(`[pfcam] session sweep failed: ${errorText(err)}`));
+      },
+      Math.max(1000, Math.min(sessions.idleMs / 4, 60_000)),
+    );
+    sweeper.unref();
     if ((await users.countAdmins()) === 0) {
       const name = env['PFCAM_ADMIN_USER'] || 'admin';
       const given = env['PFCAM_ADMIN_PASSWORD'];
@@ -643,12 +656,12 @@ export function createSecurity(options: SecurityOptions): {
     );
   }
 
-  /** Sockets per session id, to cut them when the session is revoked. */
+  /** Sockets per session key, to cut them when the session is revoked or expires. */
   const bySid = new Map<string, Set<UiSocket>>();
   ready
     .then(() =>
       parts?.sessions.on('revoke', (event: RevokeEvent) => {
-        for (const socket of bySid.get(event.sid) ?? []) socket.disconnect(true);
+        for (const socket of bySid.get(event.key) ?? []) socket.disconnect(true);
       }),
     )
     .catch(() => undefined);
@@ -665,14 +678,15 @@ export function createSecurity(options: SecurityOptions): {
       (s) => {
         if (!s) return next(new Error('login required'));
         security.registerSocket(socket.id, s.principal, s.sid);
-        let set = bySid.get(s.sid);
-        if (!set) bySid.set(s.sid, (set = new Set()));
+        const key = sessionKey(s.sid);
+        let set = bySid.get(key);
+        if (!set) bySid.set(key, (set = new Set()));
         set.add(socket);
         socket.on('disconnect', () => {
           security.unregisterSocket(socket.id);
-          const open = bySid.get(s.sid);
+          const open = bySid.get(key);
           open?.delete(socket);
-          if (open?.size === 0) bySid.delete(s.sid);
+          if (open?.size === 0) bySid.delete(key);
         });
         socket.use((packet, nextPacket) => {
           const data = packet[1];
@@ -693,6 +707,7 @@ export function createSecurity(options: SecurityOptions): {
   /** Closes the database (tests, shutdown). */
   async function close(): Promise<void> {
     await ready.catch(() => undefined);
+    if (sweeper) clearInterval(sweeper);
     unregisterRoutes();
     await parts?.db.close();
   }

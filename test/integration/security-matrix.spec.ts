@@ -170,6 +170,7 @@ describe('role x action matrix over every API route and guarded action (real Nod
   const tokenCallers: Caller[] = [];
   let routes: RouteView[] = [];
   let idleLastSeen = 0;
+  let idleSocketDropped: Promise<string> | undefined;
 
   function account(name: string, role: Role): Account {
     return { name, role, cameras: null, password: `${name} password 0123`, secret: newTotpSecret() };
@@ -283,6 +284,19 @@ describe('role x action matrix over every API route and guarded action (real Nod
     const idle = await call(callers.idle, 'GET', '/session');
     idleLastSeen = Date.now();
     assert.equal(idle.status, 200);
+    // an open dashboard socket on the idle session: it must drop when the session expires, unasked
+    const idleSocket = io(base, {
+      path: '/ui/socket.io',
+      extraHeaders: { ...callers.idle.headers, origin: base },
+      reconnection: false,
+      forceNew: true,
+    });
+    sockets.push(idleSocket);
+    await new Promise<void>((ok, fail) => {
+      idleSocket.once('connect', () => ok());
+      idleSocket.once('connect_error', fail);
+    });
+    idleSocketDropped = new Promise<string>((ok) => idleSocket.once('disconnect', (reason) => ok(reason)));
 
     // both cameras probed (serial numbers known) before any camera-scoped cell
     const deadline = Date.now() + 20_000;
@@ -789,6 +803,8 @@ describe('role x action matrix over every API route and guarded action (real Nod
   it('answers 401 on every route to a session idle for longer than PFCAM_SESSION_IDLE_SECONDS', async () => {
     // Expiry is a matter of time: the session has had no request since the start; let the idle time pass.
     await sleep(Math.max(0, idleLastSeen + IDLE_SECONDS * 1000 + 500 - Date.now()));
+    // its open socket was cut by the expiry sweep, with no request on the session
+    assert.equal(await idleSocketDropped, 'io server disconnect');
     await allUnauthenticated(callers.idle);
   });
 });
