@@ -1,5 +1,6 @@
 import type { CameraApi } from '../camera/camera-api';
 import type { CameraHealth, HealthSnapshot } from '../camera/camera-health';
+import type { LiveCaps } from '../live/live-caps';
 
 /**
  * A camera of the running application, as its owner (the `pfcam-camera` config node) registers it: every node,
@@ -16,6 +17,8 @@ export interface RegisteredCamera {
   readonly client: CameraApi;
   readonly health: CameraHealth;
   readonly snapshot: HealthSnapshot;
+  /** The live relay's uplink caps chosen on the camera's node (none: no cap). */
+  readonly liveCaps?: LiveCaps;
   /** Runs `work` with the camera's write lock held (settings writes, resets, reboots). */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
 }
