@@ -17,6 +17,10 @@ import {
   type LiveState,
 } from './live-state';
 import { Mp4FragmentParser, type Mp4InitSegment } from './mp4-fragments';
+import { ffconcatList, redactSecrets, withCredentials, type RtspCredentials } from './rtsp-credentials';
+
+/** How much of ffmpeg's error output is kept (the end of it), in characters. */
+const STDERR_KEEP = 2000;
 
 /** Where ffmpeg is, or undefined when it is not installed (`PFCAM_FFMPEG` overrides the PATH lookup). */
 export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -34,8 +38,38 @@ export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string | undef
   return undefined;
 }
 
-/** The ffmpeg arguments: RTSP over TCP in, H.264 copied into fragmented MP4 (one fragment per frame) out. */
-export function ffmpegArgs(rtspUrl: string): string[] {
+/** The RTSP input options (as arguments before `-i`, or as `option` lines of the concat list). */
+export const RTSP_INPUT_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
+  rtsp_transport: 'tcp',
+  timeout: '5000000',
+  fflags: 'nobuffer',
+});
+
+/**
+ * The ffmpeg arguments: RTSP over TCP in, H.264 copied into fragmented MP4 (one fragment per frame) out. With
+ * `rtspUrl` undefined, ffmpeg reads its input from a concat list on stdin (`ffconcatList`): the way to give it
+ * a URL with credentials that is not in its arguments (rtsp-credentials.ts).
+ */
+export function ffmpegArgs(rtspUrl: string | undefined): string[] {
+  const input =
+    rtspUrl === undefined
+      ? [
+          '-f',
+          'concat',
+          '-safe',
+          '0',
+          '-protocol_whitelist',
+          'pipe,rtsp,rtsps,rtp,tcp,udp,tls',
+          '-i',
+          'pipe:0',
+        ]
+      : [
+          ...Object.entries(RTSP_INPUT_OPTIONS)
+            .filter(([key]) => key !== 'fflags')
+            .flatMap(([key, value]) => [`-${key}`, value]),
+          '-i',
+          rtspUrl,
+        ];
   return [
     '-hide_banner',
     '-loglevel',
@@ -45,12 +79,7 @@ export function ffmpegArgs(rtspUrl: string): string[] {
     'nobuffer',
     '-flags',
     'low_delay',
-    '-rtsp_transport',
-    'tcp',
-    '-timeout',
-    '5000000',
-    '-i',
-    rtspUrl,
+    ...input,
     '-an',
     '-c:v',
     'copy',
@@ -70,8 +99,13 @@ export interface Fmp4Sink {
 }
 
 export interface Fmp4RelayOptions {
-  /** The camera's RTSP URL (asked at each start: it may change with the settings). */
+  /** The camera's RTSP URL, without credentials (asked at each start: it may change with the settings). */
   rtspUrl: (signal: AbortSignal) => Promise<string>;
+  /**
+   * The camera's RTSP credentials, asked at each start; undefined or none: the stream is opened without. They
+   * reach ffmpeg on its stdin, never in its arguments, and are redacted from every text the relay keeps.
+   */
+  credentials?: () => RtspCredentials | undefined;
   ffmpegPath: string;
   idleCloseMs?: number;
   reconnect?: Partial<BackoffOptions>;
@@ -143,6 +177,7 @@ export class Fmp4Relay extends EventEmitter {
   private init: Mp4InitSegment | undefined;
   private closed = false;
   private child: ChildProcess | undefined;
+  private lastErrorText: string | undefined;
   private readonly options: Required<Omit<Fmp4RelayOptions, 'reconnect'>> & { reconnect: BackoffOptions };
   private readonly stats = {
     upstreamConnections: 0,
@@ -155,6 +190,7 @@ export class Fmp4Relay extends EventEmitter {
     super();
     this.options = {
       rtspUrl: options.rtspUrl,
+      credentials: options.credentials ?? ((): undefined => undefined),
       ffmpegPath: options.ffmpegPath,
       idleCloseMs: options.idleCloseMs ?? 5000,
       reconnect: { ...DEFAULT_BACKOFF, ...options.reconnect },
@@ -167,6 +203,11 @@ export class Fmp4Relay extends EventEmitter {
 
   get state(): LiveState {
     return this.current;
+  }
+
+  /** The end of the last error output of ffmpeg, credentials redacted; undefined when it printed none. */
+  get lastError(): string | undefined {
+    return this.lastErrorText;
   }
 
   get counters(): Fmp4RelayCounters {
@@ -281,10 +322,26 @@ export class Fmp4Relay extends EventEmitter {
 
   private runFfmpeg(url: string, signal: AbortSignal, onLive: () => void): Promise<boolean> {
     return new Promise((resolve) => {
-      const child = spawn(this.options.ffmpegPath, ffmpegArgs(url), {
-        stdio: ['ignore', 'pipe', 'ignore'],
+      const credentials = this.options.credentials();
+      const secrets = [credentials?.password];
+      const viaStdin = credentials !== undefined && credentials.username !== '';
+      const child = spawn(this.options.ffmpegPath, ffmpegArgs(viaStdin ? undefined : url), {
+        stdio: [viaStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       });
       this.child = child;
+      if (viaStdin) {
+        child.stdin!.on('error', () => undefined);
+        child.stdin!.end(ffconcatList(withCredentials(url, credentials), RTSP_INPUT_OPTIONS));
+      }
+      let stderr = '';
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (text: string) => {
+        stderr = (stderr + text).slice(-STDERR_KEEP * 2);
+      });
+      child.stderr!.once('end', () => {
+        const text = redactSecrets(stderr.trim(), secrets).slice(-STDERR_KEEP);
+        if (text) this.lastErrorText = text;
+      });
       this.stats.upstreamConnections++;
       this.emit('upstream-open');
       let gotFragment = false;
@@ -313,7 +370,7 @@ export class Fmp4Relay extends EventEmitter {
           for (const viewer of this.viewers) viewer.fragment(fragment.data, fragment.keyframe);
         },
       });
-      child.stdout.on('data', (chunk: Buffer) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
         this.stats.upstreamBytes += chunk.length;
         armStall();
         try {

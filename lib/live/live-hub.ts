@@ -129,6 +129,7 @@ export class LiveHub {
     entry.fmp4 ??= new Fmp4Relay({
       ...this.options.fmp4,
       ffmpegPath: this.ffmpeg,
+      credentials: () => entry.camera.rtspCredentials?.(),
       rtspUrl: async (s) => {
         const url = await this.cachedRtsp(entry, s, true);
         if (!url) throw new Error('the camera has no RTSP stream');

@@ -118,6 +118,12 @@ export default function (RED: NodeAPI): void {
         get: (): string => config?.name || health.snapshot.name || config?.baseUrl || node.id,
       },
     });
+    Object.defineProperty(node, 'rtspCredentials', {
+      value: () =>
+        config?.username !== undefined
+          ? { username: config.username, password: config.password ?? '' }
+          : undefined,
+    });
     node.exclusive = <T>(work: () => Promise<T>): Promise<T> => lock.run(work);
     node.register = (user: Node, onUserChange?: (change: HealthChange) => void): (() => void) => {
       const status = new Status(user, RED);
