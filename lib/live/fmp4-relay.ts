@@ -9,13 +9,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import {
-  backoffDelay,
-  DEFAULT_BACKOFF,
-  sleepUnless,
-  type BackoffOptions,
-  type LiveState,
-} from './live-state';
+import { DEFAULT_BACKOFF, type BackoffOptions, type LiveState } from './live-state';
+import { UpstreamLifecycle } from './upstream-lifecycle';
 import { Mp4FragmentParser, type Mp4InitSegment } from './mp4-fragments';
 import { ffconcatList, redactSecrets, withCredentials, type RtspCredentials } from './rtsp-credentials';
 
@@ -171,9 +166,7 @@ export class Fmp4Viewer {
 
 export class Fmp4Relay extends EventEmitter {
   private readonly viewers = new Set<Fmp4Viewer>();
-  private current: LiveState = 'idle';
-  private running: AbortController | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly lifecycle: UpstreamLifecycle;
   private init: Mp4InitSegment | undefined;
   private closed = false;
   private child: ChildProcess | undefined;
@@ -199,10 +192,25 @@ export class Fmp4Relay extends EventEmitter {
       maxViewerBufferBytes: options.maxViewerBufferBytes ?? 1024 * 1024,
       killGraceMs: options.killGraceMs ?? 3000,
     };
+    this.lifecycle = new UpstreamLifecycle(
+      this.options,
+      async (signal, onLive) => {
+        const url = await this.options.rtspUrl(signal);
+        if (signal.aborted) return false;
+        return this.runFfmpeg(url, signal, onLive);
+      },
+      {
+        onState: (state) => {
+          for (const viewer of this.viewers) viewer.state(state);
+          this.emit('state', state);
+        },
+        onStopped: () => this.emit('upstream-closed'),
+      },
+    );
   }
 
   get state(): LiveState {
-    return this.current;
+    return this.lifecycle.state;
   }
 
   /** The end of the last error output of ffmpeg, credentials redacted; undefined when it printed none. */
@@ -225,11 +233,9 @@ export class Fmp4Relay extends EventEmitter {
       this.stats.viewerDroppedFragments++;
     });
     this.viewers.add(viewer);
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-    viewer.state(this.current);
+    viewer.state(this.lifecycle.state);
     if (this.init) viewer.init(this.init);
-    if (!this.running) this.start();
+    this.lifecycle.want();
     this.emit('viewers', this.viewers.size);
     return viewer;
   }
@@ -237,24 +243,16 @@ export class Fmp4Relay extends EventEmitter {
   removeViewer(viewer: Fmp4Viewer): void {
     if (!this.viewers.delete(viewer)) return;
     this.emit('viewers', this.viewers.size);
-    if (this.viewers.size === 0 && !this.closed) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = setTimeout(() => {
-        this.idleTimer = undefined;
-        if (this.viewers.size === 0) this.stop();
-      }, this.options.idleCloseMs);
-      this.idleTimer.unref();
-    }
+    if (this.viewers.size === 0) this.lifecycle.release(() => this.viewers.size === 0);
   }
 
   /** Closes every viewer and stops ffmpeg; resolves once it exited. Idempotent. */
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      clearTimeout(this.idleTimer);
       for (const viewer of [...this.viewers]) viewer.sink.close(1001, 'relay closed');
       this.viewers.clear();
-      this.stop();
+      this.lifecycle.close();
     }
     await this.exited();
     this.removeAllListeners();
@@ -265,59 +263,6 @@ export class Fmp4Relay extends EventEmitter {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
     return new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  private setState(state: LiveState): void {
-    if (state === this.current) return;
-    this.current = state;
-    for (const viewer of this.viewers) viewer.state(state);
-    this.emit('state', state);
-  }
-
-  private stop(): void {
-    const running = this.running;
-    if (!running) return;
-    this.running = undefined;
-    running.abort();
-  }
-
-  private start(): void {
-    const controller = new AbortController();
-    this.running = controller;
-    void this.run(controller.signal).finally(() => {
-      if (this.running === controller) this.running = undefined;
-      if (!this.closed && this.running === undefined) this.setState('idle');
-      this.emit('upstream-closed');
-    });
-  }
-
-  private async run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
-    let everLive = false;
-    while (!signal.aborted) {
-      this.setState(
-        failures >= this.options.offlineAfterFailures
-          ? 'offline'
-          : everLive || failures > 0
-            ? 'reconnecting'
-            : 'connecting',
-      );
-      let gotFragment = false;
-      try {
-        const url = await this.options.rtspUrl(signal);
-        if (signal.aborted) break;
-        gotFragment = await this.runFfmpeg(url, signal, () => {
-          everLive = true;
-          failures = 0;
-          this.setState('live');
-        });
-      } catch {
-        // no RTSP URL, ffmpeg failed to start: retried below
-      }
-      if (signal.aborted) break;
-      if (!gotFragment) failures++;
-      await sleepUnless(backoffDelay(Math.max(1, failures), this.options.reconnect), signal);
-    }
   }
 
   private runFfmpeg(url: string, signal: AbortSignal, onLive: () => void): Promise<boolean> {
