@@ -200,11 +200,10 @@ export class Fmp4Relay extends EventEmitter {
         return this.runFfmpeg(url, signal, onLive);
       },
       {
+        relay: this,
         onState: (state) => {
           for (const viewer of this.viewers) viewer.state(state);
-          this.emit('state', state);
         },
-        onStopped: () => this.emit('upstream-closed'),
       },
     );
   }

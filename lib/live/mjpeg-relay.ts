@@ -171,10 +171,7 @@ export class MjpegRelay extends EventEmitter {
         this.emit('upstream-open');
         return this.pump(body, contentType, signal, onLive);
       },
-      {
-        onState: (state) => this.emit('state', state),
-        onStopped: () => this.emit('upstream-closed'),
-      },
+      { relay: this },
     );
   }
 

@@ -4,6 +4,7 @@
  * with it (`connecting`, `live`, `reconnecting`, `offline`, `idle`). The relay gives the one thing that differs,
  * a session: open the upstream once and read it to its end.
  */
+import type { EventEmitter } from 'node:events';
 import { backoffDelay, sleepUnless, type BackoffOptions, type LiveState } from './live-state';
 
 /**
@@ -20,11 +21,13 @@ export interface UpstreamLifecycleOptions {
   offlineAfterFailures: number;
 }
 
+/**
+ * Where the lifecycle reports: `relay` emits `state` (each change) and `upstream-closed` (a run of sessions
+ * ended: stopped after the idle time, or closed); `onState` (optional) hears each change first.
+ */
 export interface UpstreamLifecycleHooks {
-  /** The state changed (called once per change). */
-  onState(state: LiveState): void;
-  /** A run of sessions ended (stopped after the idle time, or closed). */
-  onStopped(): void;
+  relay: EventEmitter;
+  onState?(state: LiveState): void;
 }
 
 export class UpstreamLifecycle {
@@ -81,7 +84,8 @@ export class UpstreamLifecycle {
   private setState(state: LiveState): void {
     if (state === this.current) return;
     this.current = state;
-    this.hooks.onState(state);
+    this.hooks.onState?.(state);
+    this.hooks.relay.emit('state', state);
   }
 
   private start(): void {
@@ -90,7 +94,7 @@ export class UpstreamLifecycle {
     void this.run(controller.signal).finally(() => {
       if (this.running === controller) this.running = undefined;
       if (!this.closed && this.running === undefined) this.setState('idle');
-      this.hooks.onStopped();
+      this.hooks.relay.emit('upstream-closed');
     });
   }
 

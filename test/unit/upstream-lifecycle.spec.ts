@@ -1,4 +1,5 @@
 import { strict as assert } from 'node:assert';
+import { EventEmitter } from 'node:events';
 import type { LiveState } from '../../lib/live/live-state';
 import { UpstreamLifecycle, type UpstreamSession } from '../../lib/live/upstream-lifecycle';
 import { waitFor } from '../integration/live-fixtures';
@@ -46,9 +47,11 @@ describe('the upstream lifecycle shared by the live relays', () => {
     const driven = drivenSession();
     const states: LiveState[] = [];
     let stopped = 0;
+    const relay = new EventEmitter();
+    relay.on('upstream-closed', () => stopped++);
     lifecycle = new UpstreamLifecycle(options, driven.session, {
+      relay,
       onState: (s) => states.push(s),
-      onStopped: () => stopped++,
     });
     lifecycle.want();
     lifecycle.want();
@@ -73,10 +76,9 @@ describe('the upstream lifecycle shared by the live relays', () => {
   it('retries with backoff, says offline after the failures in a row, and reconnecting once it was live', async () => {
     const driven = drivenSession();
     const states: LiveState[] = [];
-    lifecycle = new UpstreamLifecycle(options, driven.session, {
-      onState: (s) => states.push(s),
-      onStopped: () => undefined,
-    });
+    const relay = new EventEmitter();
+    relay.on('state', (s: LiveState) => states.push(s));
+    lifecycle = new UpstreamLifecycle(options, driven.session, { relay });
     lifecycle.want();
     driven.fail();
     await waitFor('attempt 2', () => driven.attempts === 2, 5000);
@@ -98,7 +100,7 @@ describe('the upstream lifecycle shared by the live relays', () => {
         attempts++;
         return Promise.reject(new Error('unreachable'));
       },
-      { onState: () => undefined, onStopped: () => undefined },
+      { relay: new EventEmitter() },
     );
     lifecycle.want();
     await waitFor('offline', () => lifecycle!.state === 'offline', 5000);
