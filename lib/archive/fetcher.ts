@@ -249,12 +249,16 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
     }
   }
 
-  /** Stops scanning, aborts the downloads (their rows become failed, fetched again later). Idempotent. */
+  /**
+   * Stops scanning, aborts the downloads (their rows become failed, fetched again later) and resolves once the
+   * scan under way and the downloads ended (their last writes done: the store may close after). Idempotent.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     await this.queue.close(5000);
+    await this.scanning?.catch(() => undefined);
   }
 
   private async findRow(request: ArchiveRequest): Promise<EventRecord> {
