@@ -27,6 +27,7 @@ export type ArchiveStore = Pick<
   | 'get'
   | 'getByFile'
   | 'getCamera'
+  | 'listCameras'
   | 'listPending'
   | 'listThumbnailsDue'
   | 'fetchMedia'
@@ -91,6 +92,11 @@ const running = new Map<string, Promise<StoredRecordingPayload>>();
 function runKey(store: ArchiveStore, id: number): string {
   return `${store.db.file}\0${id}`;
 }
+
+/** Rows read per page when a scan goes through one camera's pending recordings. */
+const SCAN_PAGE = 500;
+/** At most this many recordings of one camera are queued by one scan (the rest by later scans). */
+const SCAN_PER_CAMERA = 200;
 
 /** How many recent background deliveries are remembered (to not pass a recording on twice). */
 const RECENT_LIMIT = 2000;
@@ -285,36 +291,66 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
     }, this.deps.options.retryIntervalMs);
   }
 
-  /** Queues every recording of the store that is not stored and not being fetched in this process. */
+  /**
+   * Queues the recordings of the store that are not stored and not being fetched in this process, camera by
+   * camera, each through its rows with a keyset cursor: the rows of a camera that cannot be reached (they keep
+   * their state) never hide another camera's.
+   */
   private async scan(): Promise<void> {
     if (this.closed) return;
     let queued = 0;
     try {
       const dueBy = new Date(this.now()).toISOString();
-      const rows = await this.deps.store.listPending({
-        limit: 10_000,
-        dueBy,
-        ...(this.deps.options.maxAttempts > 0 ? { maxAttempts: this.deps.options.maxAttempts } : {}),
-      });
       const now = this.now();
-      for (const row of rows) {
+      const cameras = await this.deps.store.listCameras();
+      for (const { serialNumber } of cameras) {
         if (this.closed) break;
-        if (running.has(runKey(this.deps.store, row.id)) || this.queue.has(String(row.id))) continue;
-        if ((this.cameraDownUntil.get(row.cameraSerial) ?? 0) > now) continue;
-        queued++;
-        this.enqueue(row).catch(() => undefined);
+        if ((this.cameraDownUntil.get(serialNumber) ?? 0) > now) continue;
+        queued += await this.scanCamera(serialNumber, dueBy);
       }
-      if (this.deps.options.fetchThumbnail && !this.closed) {
-        for (const row of await this.deps.store.listThumbnailsDue({ dueBy, limit: 1000 })) {
+      if (this.deps.options.fetchThumbnail) {
+        for (const { serialNumber } of cameras) {
           if (this.closed) break;
-          if ((this.cameraDownUntil.get(row.cameraSerial) ?? 0) > now) continue;
-          this.enqueueThumbnail(row);
+          if ((this.cameraDownUntil.get(serialNumber) ?? 0) > now) continue;
+          const rows = await this.deps.store.listThumbnailsDue({
+            dueBy,
+            limit: 1000,
+            cameraSerial: serialNumber,
+          });
+          for (const row of rows) {
+            if (this.closed) break;
+            this.enqueueThumbnail(row);
+          }
         }
       }
     } catch (err) {
       if (!this.closed) this.emit('error', err instanceof Error ? err : new Error(errorText(err)));
     }
     this.emit('scanned', { queued });
+  }
+
+  /** Queues one camera's pending recordings (at most SCAN_PER_CAMERA); returns how many. */
+  private async scanCamera(cameraSerial: string, dueBy: string): Promise<number> {
+    let queued = 0;
+    let afterId: number | undefined;
+    for (;;) {
+      const rows = await this.deps.store.listPending({
+        cameraSerial,
+        limit: SCAN_PAGE,
+        dueBy,
+        ...(afterId !== undefined ? { afterId } : {}),
+        ...(this.deps.options.maxAttempts > 0 ? { maxAttempts: this.deps.options.maxAttempts } : {}),
+      });
+      for (const row of rows) {
+        afterId = row.id;
+        if (this.closed || (this.cameraDownUntil.get(cameraSerial) ?? 0) > this.now()) return queued;
+        if (running.has(runKey(this.deps.store, row.id)) || this.queue.has(String(row.id))) continue;
+        queued++;
+        this.enqueue(row).catch(() => undefined);
+        if (queued >= SCAN_PER_CAMERA) return queued;
+      }
+      if (rows.length < SCAN_PAGE) return queued;
+    }
   }
 
   private enqueue(row: EventRecord): Promise<StoredRecordingPayload> {
@@ -358,6 +394,9 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
     const { store, options } = this.deps;
     let client: CameraApi | undefined;
     try {
+      // A camera found unreachable meanwhile: its queued recordings wait for the next scan without a try each.
+      if ((this.cameraDownUntil.get(row.cameraSerial) ?? 0) > this.now())
+        throw new NoCameraError(row.cameraSerial);
       client = await this.deps.resolveCamera(row.cameraSerial, signal);
       if (!client) throw new NoCameraError(row.cameraSerial);
       const camera = client;

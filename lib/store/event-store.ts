@@ -632,6 +632,8 @@ export class EventStore {
       states?: EventState[];
       /** Only rows due by then (ISO UTC): a failed row waits for its `nextAttemptAt`. */
       dueBy?: string;
+      /** Keyset cursor: only rows whose id is greater (the last id of the previous page). */
+      afterId?: number;
     } = {},
   ): Promise<EventRecord[]> {
     const states = options.states ?? ['new', 'fetching', 'failed'];
@@ -651,6 +653,10 @@ export class EventStore {
     if (options.dueBy !== undefined) {
       where.push('(e.next_attempt_at IS NULL OR e.next_attempt_at <= ?)');
       params.push(options.dueBy);
+    }
+    if (options.afterId !== undefined) {
+      where.push('e.id > ?');
+      params.push(options.afterId);
     }
     params.push(Math.max(1, Math.min(options.limit ?? 1000, 100_000)));
     const rows = await this.db.all<EventRow>(
@@ -746,11 +752,18 @@ export class EventStore {
   }
 
   /** Stored recordings whose thumbnail is to be tried again and is due by `dueBy` (ISO UTC), oldest due first. */
-  async listThumbnailsDue(options: { dueBy?: string; limit?: number } = {}): Promise<EventRecord[]> {
+  async listThumbnailsDue(
+    options: { dueBy?: string; limit?: number; cameraSerial?: string } = {},
+  ): Promise<EventRecord[]> {
+    const camera = options.cameraSerial !== undefined ? 'AND c.serial_number = ?' : '';
     const rows = await this.db.all<EventRow>(
       `${EVENT_SELECT} WHERE e.thumb_state = 'pending' AND e.state = 'stored' AND e.retired_at IS NULL
-         AND e.thumb_next_attempt_at <= ? ORDER BY e.thumb_next_attempt_at, e.id LIMIT ?`,
-      [options.dueBy ?? this.now(), Math.max(1, Math.min(options.limit ?? 1000, 100_000))],
+         AND e.thumb_next_attempt_at <= ? ${camera} ORDER BY e.thumb_next_attempt_at, e.id LIMIT ?`,
+      [
+        options.dueBy ?? this.now(),
+        ...(options.cameraSerial !== undefined ? [options.cameraSerial] : []),
+        Math.max(1, Math.min(options.limit ?? 1000, 100_000)),
+      ],
     );
     return rows.map(toEventRecord);
   }
