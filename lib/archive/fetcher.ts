@@ -30,6 +30,8 @@ export type ArchiveStore = Pick<
   | 'listCameras'
   | 'listPending'
   | 'listThumbnailsDue'
+  | 'listAnnouncePending'
+  | 'markAnnounced'
   | 'fetchMedia'
   | 'fetchThumbnail'
   | 'markGone'
@@ -47,6 +49,12 @@ export interface ArchiverDeps {
    * store's owner already ran it when opening the store (the `pfcam-store` node does).
    */
   storeRecovery?: boolean;
+  /**
+   * How long after a stored recording was handed to the flow its announcement counts as delivered (ms, default
+   * 5000): a crash or stop before then replays it at the next start (the alert path drops a repeat by the
+   * recording's identity); in-process delivery takes milliseconds.
+   */
+  announceSettleMs?: number;
   /** Clock (ms), for tests. */
   now?: () => number;
 }
@@ -84,6 +92,8 @@ export interface ArchiverEvents {
   scanned: [{ queued: number }];
   /** A failure of the archiver itself (recovery sweep, scan). */
   error: [Error];
+  /** These recordings' announcements are recorded as delivered (they are not replayed at start). */
+  announced: [number[]];
 }
 
 /** Recording fetches running in this process, per database file (shared by every archiver on one store). */
@@ -184,6 +194,10 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
   private scanning: Promise<void> | undefined;
   private closed = false;
   private readonly counts = { stored: 0, failed: 0, gone: 0 };
+  /** Announcements handed to the flow whose settle time runs; cleared in their rows when it ends. */
+  private readonly settling = new Set<NodeJS.Timeout>();
+  private readonly settled: number[] = [];
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ArchiverDeps) {
     super();
@@ -203,6 +217,7 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
   start(): void {
     if (this.closed || this.timer || this.scanning) return;
     const first = async (): Promise<void> => {
+      await this.replayAnnouncements();
       if (this.deps.options.recoverOnStart) {
         if (this.deps.storeRecovery !== false) {
           try {
@@ -247,7 +262,10 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
       throw new RecordingGoneError(row.cameraSerial, row.fileName);
     this.claimed.set(row.id, (this.claimed.get(row.id) ?? 0) + 1);
     try {
-      return { payload: await this.enqueue(row), delivered: false };
+      const payload = await this.enqueue(row);
+      // The caller passes it on now.
+      if (payload.fetched) this.handedOver(row.id);
+      return { payload, delivered: false };
     } finally {
       const left = (this.claimed.get(row.id) ?? 1) - 1;
       if (left > 0) this.claimed.set(row.id, left);
@@ -263,8 +281,63 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    // Announcements still settling stay pending in their rows: replayed at the next start.
+    for (const t of this.settling) clearTimeout(t);
+    this.settling.clear();
     await this.queue.close(5000);
     await this.scanning?.catch(() => undefined);
+    await this.flushing;
+  }
+
+  /**
+   * Passes on, as `stored`, the recordings stored by an earlier run whose announcement was not handed over
+   * (that run stopped or crashed after storing them).
+   */
+  private async replayAnnouncements(): Promise<void> {
+    try {
+      let afterId = 0;
+      for (;;) {
+        const rows = await this.deps.store.listAnnouncePending({ afterId, limit: 500 });
+        for (const row of rows) {
+          afterId = row.id;
+          if (this.closed) return;
+          if (this.claimed.has(row.id) || this.recent.has(row.id)) continue;
+          const payload = await this.payloadOf(row, true);
+          if (this.closed) return;
+          this.remember(row.id);
+          this.emit('stored', payload);
+          this.handedOver(row.id);
+        }
+        if (rows.length < 500) return;
+      }
+    } catch (err) {
+      if (!this.closed) this.emit('error', err instanceof Error ? err : new Error(errorText(err)));
+    }
+  }
+
+  /** A stored recording was handed to the flow: its row stops asking for an announcement once settled. */
+  private handedOver(id: number): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.settling.delete(timer);
+      this.settled.push(id);
+      this.flushSettled();
+    }, this.deps.announceSettleMs ?? 5000);
+    this.settling.add(timer);
+  }
+
+  private flushSettled(): void {
+    this.flushing = this.flushing.then(async () => {
+      const ids = this.settled.splice(0);
+      if (ids.length === 0) return;
+      try {
+        await this.deps.store.markAnnounced(ids);
+        this.emit('announced', ids);
+      } catch (err) {
+        // left pending: replayed at the next start (the alert path drops the repeat)
+        if (!this.closed) this.emit('error', err instanceof Error ? err : new Error(errorText(err)));
+      }
+    });
   }
 
   private async findRow(request: ArchiveRequest): Promise<EventRecord> {
@@ -371,6 +444,7 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
         if (!this.claimed.has(row.id) && payload.fetched) {
           this.remember(row.id);
           this.emit('stored', payload);
+          this.handedOver(row.id);
         }
         this.emit('progress', this.stats);
       },
@@ -425,6 +499,7 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
           return result;
         },
         this.backoff(),
+        { announce: true },
       );
       if (!stored) {
         // Not fetchable: stored meanwhile (by another node), gone or retired.
