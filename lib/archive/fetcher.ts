@@ -302,7 +302,8 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
           afterId = row.id;
           if (this.closed) return;
           if (this.claimed.has(row.id) || this.recent.has(row.id)) continue;
-          const payload = await this.payloadOf(row, true);
+          // Downloaded by that earlier run, not now: `fetched` is false.
+          const payload = await this.payloadOf(row, false);
           if (this.closed) return;
           this.remember(row.id);
           this.emit('stored', payload);
