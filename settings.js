@@ -10,6 +10,8 @@
  *   PFCAM_ADMIN_USER, PFCAM_ADMIN_PASSWORD, PFCAM_ADMIN_TOTP_SECRET
  *                           the first admin, created when there is none (default: "admin" with a one-time
  *                           password printed once, to change at first login)
+ *   PFCAM_SESSION_IDLE_SECONDS
+ *                           a dashboard session ends after this many seconds without a request (default 1800)
  */
 'use strict';
 const crypto = require('node:crypto');
@@ -39,7 +41,16 @@ function credentialSecret() {
  * pfcam-guard node module) all authenticate through it. Every entry point waits until its tables are open.
  */
 const { createSecurity } = require('./dist/dashboard/security');
-const secured = createSecurity({ dataDir });
+/** Seconds without a request after which a dashboard session ends (PFCAM_SESSION_IDLE_SECONDS), or undefined. */
+function sessionIdleMs() {
+  const raw = process.env.PFCAM_SESSION_IDLE_SECONDS;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const seconds = Number(raw);
+  if (!Number.isFinite(seconds) || seconds <= 0)
+    throw new Error(`PFCAM_SESSION_IDLE_SECONDS must be a positive number of seconds, not "${raw}"`);
+  return seconds * 1000;
+}
+const secured = createSecurity({ dataDir, idleMs: sessionIdleMs() });
 secured.ready.catch(() => undefined); // logged by createSecurity; every request then answers 503
 const SESSION_EXPIRY_S = 12 * 60 * 60;
 // ---- end of security ----

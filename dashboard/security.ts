@@ -6,15 +6,23 @@
  * methods for sessions (Origin check + X-CSRF-Token), JSON bodies up to 64 KiB, audit of `audit: true` routes.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import helmet from 'helmet';
+import session from 'express-session';
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import { AuditLog, type AuditEntry } from '../lib/auth/audit';
 import { isAllowed, type Principal } from '../lib/auth/permissions';
 import { LoginRateLimiter } from '../lib/auth/rate-limit';
 import { SecretBox } from '../lib/auth/secret-box';
-import { SessionTable, type RevokeEvent } from '../lib/auth/session-store';
+import {
+  SessionTable,
+  sessionKey,
+  sqliteSessionStore,
+  type RevokeEvent,
+  type SessionData,
+} from '../lib/auth/session-store';
 import { Tokens } from '../lib/auth/tokens';
 import { principalOf, Users } from '../lib/auth/users';
 import { randomPassword } from '../lib/auth/passwords';
@@ -60,6 +68,36 @@ const PAGES: Readonly<Record<string, { file: string; type: string }>> = {
   '/pfcam/pages/login.css': { file: 'login.css', type: 'text/css; charset=utf-8' },
 };
 const PAGES_DIR = join(__dirname, 'pages');
+/**
+ * The security headers of the dashboard's pages. The dashboard (AngularJS 1) compiles expressions and the
+ * widgets' controllers with `new Function`, and Angular Material writes <style> elements: hence 'unsafe-eval'
+ * and inline styles. Inline scripts stay refused, so markup that slipped into a page cannot run.
+ */
+const uiHeaders = helmet({
+  contentSecurityPolicy: {
+    useDefaults: false,
+    directives: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", "'unsafe-eval'"],
+      styleSrc: ["'self'", "'unsafe-inline'"],
+      imgSrc: ["'self'", 'data:', 'blob:'],
+      mediaSrc: ["'self'", 'blob:'],
+      fontSrc: ["'self'", 'data:'],
+      connectSrc: ["'self'"],
+      objectSrc: ["'none'"],
+      baseUri: ["'self'"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  },
+  // the page may load cross-origin images it is given (camera stills go through the API: same origin)
+  crossOriginEmbedderPolicy: false,
+  // HSTS only when the server itself speaks TLS (set where TLS is configured)
+  strictTransportSecurity: false,
+  referrerPolicy: { policy: 'no-referrer' },
+  xFrameOptions: { action: 'deny' },
+});
+
 /** The editor request being served (Node-RED's adminAuth.authenticate is not given it). */
 const editorRequest = new AsyncLocalStorage<{ ip: string }>();
 /** What a setup session (first login: password to change, authenticator to enrol) may do, and nothing else. */
@@ -86,12 +124,19 @@ interface Parts {
 const SESSION_COOKIE = 'pfcam.sid';
 const BODY_LIMIT = 64 * 1024;
 
-function cookie(req: IncomingMessage, name: string): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === name) return decodeURIComponent(part.slice(i + 1).trim());
-  }
-  return undefined;
+/** A request after express-session read its cookie: `session` is the stored data (a new, empty one if none). */
+type SessionRequest = IncomingMessage & {
+  session?: SessionData & {
+    regenerate(cb: (err?: unknown) => void): void;
+    destroy(cb: (err?: unknown) => void): void;
+    save(cb: (err?: unknown) => void): void;
+  };
+  sessionID?: string;
+};
+type Middleware = (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void;
+
+function toError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 function ipOf(req: IncomingMessage): string {
@@ -194,14 +239,39 @@ export function createSecurity(options: SecurityOptions): {
   const sockets = new Map<string, { principal: Principal; sid?: string }>();
   let parts: Parts | undefined;
   let unregisterRoutes = (): void => undefined;
+  let sessionMiddleware: Middleware | undefined;
+  let sweeper: NodeJS.Timeout | undefined;
 
   const ready = (async () => {
-    const db = await Database.open(join(options.dataDir, options.databaseFile ?? 'pfcam.sqlite'));
+    // The archive writes to the same file through its own connection: wait for its lock rather than fail.
+    const db = await Database.open(join(options.dataDir, options.databaseFile ?? 'pfcam.sqlite'), {
+      busyTimeoutMs: 30_000,
+    });
     const users = await Users.open(db, box);
     const sessions = await SessionTable.open(db, { idleMs: options.idleMs, absoluteMs: options.absoluteMs });
     const tokens = await Tokens.open(db);
     const audit = await AuditLog.open(db);
     parts = { db, users, sessions, tokens, audit };
+    // Sessions: express-session over the SQLite table (idle and absolute expiry are the table's), a cookie
+    // signed with a key derived from the auth key, httpOnly, SameSite=Strict, Secure under TLS.
+    sessionMiddleware = session({
+      name: SESSION_COOKIE,
+      secret: box.derive('session-cookie'),
+      store: sqliteSessionStore(session.Store, sessions) as session.Store,
+      genid: () => randomBytes(32).toString('base64url'),
+      resave: false,
+      saveUninitialized: false,
+      unset: 'destroy',
+      cookie: { httpOnly: true, sameSite: 'strict', secure: Boolean(env['PFCAM_TLS_CERT']), path: '/' },
+    }) as unknown as Middleware;
+    // expired sessions end on time, and their sockets with them, even when no request comes
+    sweeper = setInterval(
+      () => {
+        sessions.sweep().catch((err: unknown) => log(`[pfcam] session sweep failed: ${errorText(err)}`));
+      },
+      Math.max(1000, Math.min(sessions.idleMs / 4, 60_000)),
+    );
+    sweeper.unref();
     if ((await users.countAdmins()) === 0) {
       const name = env['PFCAM_ADMIN_USER'] || 'admin';
       const given = env['PFCAM_ADMIN_PASSWORD'];
@@ -230,6 +300,24 @@ export function createSecurity(options: SecurityOptions): {
     return parts;
   }
 
+  /**
+   * Runs express-session on a request (once): `req.session` and `req.sessionID` afterwards. A request without a
+   * response (a socket's handshake, a WebSocket upgrade) gets a detached one: nothing is written to it.
+   */
+  async function withSession(req: IncomingMessage, res?: ServerResponse): Promise<SessionRequest> {
+    const r = req as SessionRequest;
+    if (r.session) return r;
+    await need();
+    const middleware = sessionMiddleware;
+    if (!middleware) throw new HttpError(503, 'security is not ready');
+    await new Promise<void>((resolve, reject) =>
+      middleware(req, res ?? new ServerResponse(req), (err?: unknown) =>
+        err ? reject(toError(err)) : resolve(),
+      ),
+    );
+    return r;
+  }
+
   function audit(entry: AuditEntry): void {
     need()
       .then((p) => p.audit.append(entry))
@@ -242,18 +330,20 @@ export function createSecurity(options: SecurityOptions): {
    */
   async function sessionPrincipal(
     req: IncomingMessage,
+    res?: ServerResponse,
   ): Promise<{ principal: Principal; csrf: string; sid: string; setup: boolean } | undefined> {
-    const sid = cookie(req, SESSION_COOKIE);
-    if (!sid) return undefined;
+    const r = await withSession(req, res);
+    const data = r.session;
+    const sid = r.sessionID;
+    if (!data || !sid || typeof data.userId !== 'number') return undefined;
     const p = await need();
-    const data = await p.sessions.get(sid);
-    if (!data || typeof data.userId !== 'number') return undefined;
     const user = await p.users.byId(data.userId);
     if (!user || user.disabled) return undefined;
     if (data['mfa'] !== true && data['setup'] !== true) return undefined;
     // A setup session of a user who enrolled meanwhile (elsewhere) does not become a full one.
     if (data['mfa'] !== true && user.mfaEnrolled && data['enrolledHere'] !== true) return undefined;
-    await p.sessions.touch(sid);
+    // (a request with a response is touched by express-session when it ends)
+    if (!res) await p.sessions.touch(sid);
     const setup = data['mfa'] !== true || user.mustChangePassword || !user.mfaEnrolled;
     return {
       principal: principalOf(user),
@@ -266,8 +356,9 @@ export function createSecurity(options: SecurityOptions): {
   /** A session ready for use (not a setup one). */
   async function fullSession(
     req: IncomingMessage,
+    res?: ServerResponse,
   ): Promise<{ principal: Principal; csrf: string; sid: string } | undefined> {
-    const s = await sessionPrincipal(req);
+    const s = await sessionPrincipal(req, res);
     return s && !s.setup ? s : undefined;
   }
 
@@ -286,7 +377,7 @@ export function createSecurity(options: SecurityOptions): {
     if (bearer)
       principal = await (await need()).tokens.authenticate(req.headers.authorization!.slice(7).trim());
     else {
-      const s = await sessionPrincipal(req);
+      const s = await sessionPrincipal(req, res);
       principal = s?.principal;
       csrf = s?.csrf ?? '';
       if (s?.setup) setupOf = { sid: s.sid };
@@ -331,7 +422,7 @@ export function createSecurity(options: SecurityOptions): {
     try {
       const result = await route.handler(apiReq, res);
       if (route.audit) audit({ actor: principal.name, action, outcome: 'ok', ip: apiReq.ip, camera });
-      if (setupOf && principal.kind === 'user') await finishSetup(setupOf.sid, principal.id, path);
+      if (setupOf && principal.kind === 'user') await finishSetup(req, principal.id, path);
       if ('json' in result) sendJson(res, result.status ?? 200, result.json);
     } catch (err) {
       if (route.audit) audit({ actor: principal.name, action, outcome: 'failed', ip: apiReq.ip, camera });
@@ -346,19 +437,16 @@ export function createSecurity(options: SecurityOptions): {
    * ready (password changed, authenticator enrolled) the session becomes a full one. The user proved the
    * password at login and a code of the new authenticator at enrolment: both factors.
    */
-  async function finishSetup(sid: string, userId: number, path: string): Promise<void> {
-    const p = await need();
-    const data = await p.sessions.get(sid);
-    const user = await p.users.byId(userId);
+  async function finishSetup(req: SessionRequest, userId: number, path: string): Promise<void> {
+    const data = req.session;
+    const user = await (await need()).users.byId(userId);
     if (!data || !user) return;
     const enrolledHere =
       data['enrolledHere'] === true || (path === '/account/totp/confirm' && user.mfaEnrolled);
     const ready = user.mfaEnrolled && !user.mustChangePassword;
-    await p.sessions.set(sid, {
-      ...data,
-      enrolledHere,
-      mfa: data['mfa'] === true || (ready && enrolledHere),
-    });
+    // saved by express-session when the response ends
+    data['enrolledHere'] = enrolledHere;
+    data['mfa'] = data['mfa'] === true || (ready && enrolledHere);
   }
 
   async function login(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -390,9 +478,13 @@ export function createSecurity(options: SecurityOptions): {
       return sendJson(res, 401, { error: 'wrong user name, password or code' });
     }
     limiter.succeed(ip, name);
-    const sid = randomBytes(32).toString('base64url');
+    // a new session id at every login (no fixation): express-session regenerates it
+    const r = await withSession(req, res);
+    await new Promise<void>((resolve, reject) =>
+      r.session!.regenerate((err) => (err ? reject(toError(err)) : resolve())),
+    );
     const csrf = randomBytes(24).toString('base64url');
-    await p.sessions.set(sid, {
+    Object.assign(r.session!, {
       userId: user.id,
       mfa: !setup,
       setup,
@@ -401,30 +493,24 @@ export function createSecurity(options: SecurityOptions): {
       userAgent: String(req.headers['user-agent'] ?? ''),
     });
     audit({ actor: user.name, action: setup ? 'login.setup' : 'login', outcome: 'ok', ip, detail: factor });
-    const secure = env['PFCAM_TLS_CERT'] ? '; Secure' : '';
-    sendJson(
-      res,
-      200,
-      {
-        user: { name: user.name, role: user.role },
-        csrfToken: csrf,
-        mustChangePassword: user.mustChangePassword,
-        mfaEnrolled: user.mfaEnrolled,
-      },
-      {
-        'Set-Cookie': `${SESSION_COOKIE}=${sid}; Path=/; HttpOnly; SameSite=Strict${secure}`,
-      },
-    );
+    sendJson(res, 200, {
+      user: { name: user.name, role: user.role },
+      csrfToken: csrf,
+      mustChangePassword: user.mustChangePassword,
+      mfaEnrolled: user.mfaEnrolled,
+    });
   }
 
   async function logout(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const sid = cookie(req, SESSION_COOKIE);
-    const s = await sessionPrincipal(req);
-    if (!s || !sid) return sendJson(res, 401, { error: 'login required' });
+    const s = await sessionPrincipal(req, res);
+    if (!s) return sendJson(res, 401, { error: 'login required' });
     const sent = req.headers['x-csrf-token'];
     if (!sameOrigin(req) || typeof sent !== 'string' || !equal(sent, s.csrf))
       return sendJson(res, 403, { error: 'CSRF check failed' });
-    await (await need()).sessions.destroy(sid, 'logout');
+    const r = req as SessionRequest;
+    await new Promise<void>((resolve, reject) =>
+      r.session!.destroy((err) => (err ? reject(toError(err)) : resolve())),
+    );
     audit({ actor: s.principal.name, action: 'logout', outcome: 'ok', ip: ipOf(req) });
     sendJson(
       res,
@@ -541,8 +627,11 @@ export function createSecurity(options: SecurityOptions): {
   }
 
   /** Who a request to the dashboard is: the session's user (sid included), or undefined. */
-  async function sessionOf(req: IncomingMessage): Promise<{ principal: Principal; sid: string } | undefined> {
-    const s = await fullSession(req);
+  async function sessionOf(
+    req: IncomingMessage,
+    res?: ServerResponse,
+  ): Promise<{ principal: Principal; sid: string } | undefined> {
+    const s = await fullSession(req, res);
     return s ? { principal: s.principal, sid: s.sid } : undefined;
   }
 
@@ -551,9 +640,9 @@ export function createSecurity(options: SecurityOptions): {
    * the login page, anything else gets 401.
    */
   function uiMiddleware(req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void): void {
-    sessionOf(req).then(
+    sessionOf(req, res).then(
       (s) => {
-        if (s) return next();
+        if (s) return uiHeaders(req, res, next);
         const wantsHtml = /text\/html/.test(String(req.headers.accept ?? ''));
         if (wantsHtml) {
           res.writeHead(302, { Location: '/pfcam/login?next=/ui/', 'Cache-Control': 'no-store' });
@@ -567,12 +656,12 @@ export function createSecurity(options: SecurityOptions): {
     );
   }
 
-  /** Sockets per session id, to cut them when the session is revoked. */
+  /** Sockets per session key, to cut them when the session is revoked or expires. */
   const bySid = new Map<string, Set<UiSocket>>();
   ready
     .then(() =>
       parts?.sessions.on('revoke', (event: RevokeEvent) => {
-        for (const socket of bySid.get(event.sid) ?? []) socket.disconnect(true);
+        for (const socket of bySid.get(event.key) ?? []) socket.disconnect(true);
       }),
     )
     .catch(() => undefined);
@@ -589,14 +678,15 @@ export function createSecurity(options: SecurityOptions): {
       (s) => {
         if (!s) return next(new Error('login required'));
         security.registerSocket(socket.id, s.principal, s.sid);
-        let set = bySid.get(s.sid);
-        if (!set) bySid.set(s.sid, (set = new Set()));
+        const key = sessionKey(s.sid);
+        let set = bySid.get(key);
+        if (!set) bySid.set(key, (set = new Set()));
         set.add(socket);
         socket.on('disconnect', () => {
           security.unregisterSocket(socket.id);
-          const open = bySid.get(s.sid);
+          const open = bySid.get(key);
           open?.delete(socket);
-          if (open?.size === 0) bySid.delete(s.sid);
+          if (open?.size === 0) bySid.delete(key);
         });
         socket.use((packet, nextPacket) => {
           const data = packet[1];
@@ -617,6 +707,7 @@ export function createSecurity(options: SecurityOptions): {
   /** Closes the database (tests, shutdown). */
   async function close(): Promise<void> {
     await ready.catch(() => undefined);
+    if (sweeper) clearInterval(sweeper);
     unregisterRoutes();
     await parts?.db.close();
   }

@@ -84,6 +84,11 @@ export interface SimulatedCameraOptions {
   hugeList?: number;
   /** The `hd` stream has no snapshot URL (as on firmware without one). Default false. */
   noSnapshot?: boolean;
+  /**
+   * Also advertise a second, narrower MJPEG stream `sd` (640x360, at `/stream-sd`) in `/api/streams`, as a camera
+   * with a sub-stream does. Default off.
+   */
+  sdStream?: boolean;
   /** Frames per second of the MJPEG live stream (default 5). */
   liveFps?: number;
   /**
@@ -919,7 +924,10 @@ export class Camera implements SimulatedCamera {
 
   private async route(ctx: Context, path: string): Promise<void> {
     const { method } = ctx;
-    if (path === '/stream-hd' && !this.unsupported.has('streams')) {
+    if (
+      (path === '/stream-hd' || (path === '/stream-sd' && this.options.sdStream)) &&
+      !this.unsupported.has('streams')
+    ) {
       return this.only(ctx, ['GET'], () => this.mjpeg(ctx));
     }
     if (path === SNAPSHOT_PATH && !this.unsupported.has('streams') && !this.options.noSnapshot) {
@@ -1084,6 +1092,15 @@ export class Camera implements SimulatedCamera {
           : { snapshot: { url: { absolute: `${this.url}${SNAPSHOT_PATH}`, relative: SNAPSHOT_PATH } } }),
       },
     };
+    if (this.options.sdStream) {
+      out.sd = {
+        name: 'sd',
+        codec: 'mjpeg',
+        fps: this.options.liveFps ?? LIVE_FPS,
+        resolution: { width: 640, height: 360 },
+        url: { absolute: `${this.url}/stream-sd`, relative: '/stream-sd' },
+      };
+    }
     if (s.rtsp) {
       const host = this.host.includes(':') ? `[${this.host}]` : this.host;
       out.rtsp = {

@@ -38,6 +38,8 @@ export interface RtspStreamOptions {
   width?: number;
   height?: number;
   fps?: number;
+  /** Ask for these credentials (HTTP Basic over RTSP), as a camera with `rtsp_auth` does. Default: none. */
+  auth?: { username: string; password: string };
 }
 
 export interface RtspStream {
@@ -76,7 +78,17 @@ export function startRtspStream(options: RtspStreamOptions = {}): Promise<RtspSt
       '--fps',
       String(options.fps ?? 15),
     ],
-    { stdio: ['pipe', 'pipe', 'ignore'] },
+    {
+      stdio: ['pipe', 'pipe', 'ignore'],
+      // the credentials go in the environment, not in the arguments (readable by every local user)
+      env: options.auth
+        ? {
+            ...process.env,
+            PFCAM_RTSP_USER: options.auth.username,
+            PFCAM_RTSP_PASSWORD: options.auth.password,
+          }
+        : process.env,
+    },
   );
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {

@@ -7,8 +7,11 @@ canvas to measure glass-to-glass latency.
 
 Usage: /usr/bin/python3 rtsp-server.py --port 0 --path live --width 640 --height 360 --fps 15
 Prints "PORT <n>" on stdout once it listens; stops on SIGTERM or when stdin closes.
+With PFCAM_RTSP_USER and PFCAM_RTSP_PASSWORD in the environment (never in argv), the stream asks for HTTP Basic
+credentials (GstRtspServer.RTSPAuth) as a camera with rtsp_auth does.
 """
 import argparse
+import os
 import signal
 import sys
 import threading
@@ -93,7 +96,19 @@ def main():
     server = GstRtspServer.RTSPServer()
     server.set_address(args.host)
     server.set_service(str(args.port))
-    server.get_mount_points().add_factory("/" + args.path.strip("/"), Factory())
+    factory = Factory()
+    user, password = os.environ.get("PFCAM_RTSP_USER"), os.environ.get("PFCAM_RTSP_PASSWORD")
+    if user and password:
+        auth = GstRtspServer.RTSPAuth()
+        token = GstRtspServer.RTSPToken()
+        token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, "viewer")
+        auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
+        server.set_auth(auth)
+        role = Gst.Structure.new_from_string(
+            "viewer, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"
+        )
+        factory.add_role_from_structure(role)
+    server.get_mount_points().add_factory("/" + args.path.strip("/"), factory)
     server.attach(None)
     print(f"PORT {server.get_bound_port()}", flush=True)
 

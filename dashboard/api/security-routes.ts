@@ -1,7 +1,7 @@
 /**
  * The API routes of user, token, audit and account management, served by the security module's API server
  * (registered by `createSecurity` under the owner `pfcam-security`). Admin routes need `users:manage` (users,
- * audit) or `system:manage` (API tokens); account routes need `events:view` (every role holds it) and refuse API
+ * audit) or `system:manage` (API tokens, the route list); account routes need `events:view` (every role holds it) and refuse API
  * tokens. Nothing answered holds a password hash, a stored TOTP secret, a token hash or a session id; a new
  * password, token secret, TOTP enrolment secret or recovery code is answered once, when it is made.
  */
@@ -15,6 +15,7 @@ import type { Tokens } from '../../lib/auth/tokens';
 import { totpUri } from '../../lib/auth/totp';
 import type { User, Users } from '../../lib/auth/users';
 import type { ApiRequest, ApiResult, ApiRoute } from './api-route';
+import { listRoutes } from './registry';
 
 /** The parts of the security module these routes use (the same objects `createSecurity` opens). */
 export interface SecurityRouteParts {
@@ -25,7 +26,6 @@ export interface SecurityRouteParts {
 }
 
 /** The session cookie the security module sets (its value is the session id; never answered). */
-const SESSION_COOKIE = 'pfcam.sid';
 
 /** What the API answers about a user: never the password hash or the TOTP secret. */
 export interface UserView {
@@ -66,6 +66,32 @@ export function reducesAccess(before: User, after: User): boolean {
   return false;
 }
 
+/** What `GET /routes` answers about a route (the API reference, and what the role x action matrix test reads). */
+export interface RouteView {
+  readonly method: string;
+  /** Below API_PREFIX, with `:name` parameters. */
+  readonly path: string;
+  readonly permission: string;
+  /** True when the route checks the camera scope of the camera (or recording) it concerns. */
+  readonly cameraScoped: boolean;
+  readonly audited: boolean;
+  readonly summary: string;
+  /** Who registered it (`pfcam-security`, `pfcam-ui-config:<node id>`, `pfcam-ui-live`). */
+  readonly owner: string;
+}
+
+export function routeView(r: ApiRoute & { owner: string }): RouteView {
+  return {
+    method: r.method,
+    path: r.path,
+    permission: r.permission,
+    cameraScoped: r.camera !== undefined,
+    audited: r.audit === true,
+    summary: r.summary,
+    owner: r.owner,
+  };
+}
+
 function bad(message: string, status = 400): ApiResult {
   return { status, json: { error: message } };
 }
@@ -85,13 +111,10 @@ function body(req: ApiRequest): Record<string, unknown> {
     : {};
 }
 
+/** The id of the request's session (express-session has read the signed cookie). */
 function cookieSid(raw: IncomingMessage): string | undefined {
-  for (const part of (raw.headers.cookie ?? '').split(';')) {
-    const i = part.indexOf('=');
-    if (i > 0 && part.slice(0, i).trim() === SESSION_COOKIE)
-      return decodeURIComponent(part.slice(i + 1).trim());
-  }
-  return undefined;
+  const id = (raw as IncomingMessage & { sessionID?: unknown }).sessionID;
+  return typeof id === 'string' ? id : undefined;
 }
 
 /** `cameras` from a request body: absent, `null` (every camera) or a list of serial numbers. */
@@ -265,6 +288,13 @@ export function securityRoutes(parts: SecurityRouteParts): ApiRoute[] {
         await record(req, 'token.revoke', known.label, `id=${id}`);
         return { json: { revoked } };
       },
+    },
+    {
+      method: 'GET',
+      path: '/routes',
+      permission: 'system:manage',
+      summary: 'Every API route served now: method, path, permission, camera scope, summary (admin)',
+      handler: () => Promise.resolve({ json: { routes: listRoutes().map(routeView) } }),
     },
     {
       method: 'GET',

@@ -92,6 +92,7 @@ function client(base) {
     patch: (path, body) => call('PATCH', path, body),
     del: (path) => call('DELETE', path),
     url: (path) => `${base}${API}${path}`,
+    base,
     can: async (permission) => {
       const s = await session(base);
       return !s || !Array.isArray(s.permissions) || s.permissions.includes(permission);
@@ -479,15 +480,53 @@ function play(api, r, host) {
   if (!r.viewed) void api.post(`/recordings/${r.id}/viewed`, { viewed: true }).catch(() => undefined);
 }
 
+let liveScript = null;
+
+/** Loads the live view's custom elements (dashboard/ui/live/live-view.js) once; resolves false when it cannot. */
+function loadLiveView(base) {
+  if (customElements.get('pfcam-live-grid')) return Promise.resolve(true);
+  liveScript ??= new Promise((resolve) => {
+    const script = el('script', { src: `${base}/pfcam/ui/live/live-view.js` });
+    script.addEventListener('load', () => resolve(true));
+    script.addEventListener('error', () => {
+      liveScript = null;
+      resolve(false);
+    });
+    document.head.append(script);
+  });
+  return liveScript;
+}
+
+/**
+ * A live element of live-view.js (its logic stays there): `camera` set, one camera's still and live panel;
+ * unset, the grid of all cameras. `data-pfcam-live` keys it so that a redraw keeps it playing (adoptLive).
+ */
+function liveSlot(api, key, serial, label) {
+  const grid = el('pfcam-live-grid', { api: api.url(''), camera: serial });
+  return el('section', { class: 'pfcam-live-slot', 'data-pfcam-live': key, 'aria-label': label }, [grid]);
+}
+
 async function camerasScreen(view, api) {
   const { cameras } = await api.get('/cameras');
-  const [canTrigger, canReboot, canSettings] = await Promise.all([
+  const [canTrigger, canReboot, canSettings, canLive, liveLoaded] = await Promise.all([
     api.can('events:trigger'),
     api.can('system:manage'),
     api.can('settings:manage'),
+    api.can('streams:view'),
+    loadLiveView(api.base),
   ]);
+  const live = canLive && liveLoaded;
   view.append(el('h2', {}, ['Cameras']));
   if (cameras.length === 0) view.append(statusLine('No cameras are configured (or none of them is yours).'));
+  if (canLive && !liveLoaded) view.append(statusLine('The live view is not available here.', 'error'));
+  if (live && cameras.length > 0) {
+    view.append(
+      el('details', { class: 'pfcam-live-all', open: true }, [
+        el('summary', { text: 'All cameras live (stills refresh every minute; click one to watch it live)' }),
+        liveSlot(api, 'all', undefined, 'All cameras'),
+      ]),
+    );
+  }
   for (const c of cameras) {
     const card = el('section', { class: `pfcam-card pfcam-${c.state}`, 'aria-label': `Camera ${c.name}` });
     const details = el('div', { class: 'pfcam-details' }, [statusLine('Reading the camera…')]);
@@ -501,13 +540,8 @@ async function camerasScreen(view, api) {
         ...kv('Reboots', c.reboots),
         ...kv('Firmware', c.firmware || '–'),
       ]),
+      live && c.serial ? liveSlot(api, `camera:${c.serial}`, c.serial, `Live view of ${c.name}`) : null,
       details,
-      // Live view and snapshots: the pfcam-ui-live widget mounts here.
-      el('section', {
-        class: 'pfcam-live-slot',
-        'data-pfcam-live': c.serial || '',
-        'aria-label': 'Live view',
-      }),
     );
     view.append(card);
     if (!c.serial) continue;
@@ -945,6 +979,18 @@ async function systemScreen(view, api) {
   );
 }
 
+/** Moves the live elements of the old view into the same places of the new one: what plays keeps playing. */
+function adoptLive(old, fresh) {
+  const kept = new Map();
+  for (const slot of old.querySelectorAll('[data-pfcam-live]')) kept.set(slot.dataset.pfcamLive, slot);
+  for (const slot of fresh.querySelectorAll('[data-pfcam-live]')) {
+    const previous = kept.get(slot.dataset.pfcamLive);
+    if (!previous || !previous.firstElementChild) continue;
+    clear(slot);
+    slot.append(previous.firstElementChild);
+  }
+}
+
 const SCREENS = {
   overview: overviewScreen,
   recordings: recordingsScreen,
@@ -987,6 +1033,7 @@ export function mount(cfg) {
     } catch (err) {
       fresh.append(statusLine(errorText(err), 'error'));
     }
+    adoptLive(view, fresh);
     clear(view);
     view.append(...fresh.childNodes);
     view.setAttribute('aria-busy', 'false');

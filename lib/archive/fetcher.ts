@@ -27,8 +27,11 @@ export type ArchiveStore = Pick<
   | 'get'
   | 'getByFile'
   | 'getCamera'
+  | 'listCameras'
   | 'listPending'
   | 'listThumbnailsDue'
+  | 'listAnnouncePending'
+  | 'markAnnounced'
   | 'fetchMedia'
   | 'fetchThumbnail'
   | 'markGone'
@@ -46,6 +49,12 @@ export interface ArchiverDeps {
    * store's owner already ran it when opening the store (the `pfcam-store` node does).
    */
   storeRecovery?: boolean;
+  /**
+   * How long after a stored recording was handed to the flow its announcement counts as delivered (ms, default
+   * 5000): a crash or stop before then replays it at the next start (the alert path drops a repeat by the
+   * recording's identity); in-process delivery takes milliseconds.
+   */
+  announceSettleMs?: number;
   /** Clock (ms), for tests. */
   now?: () => number;
 }
@@ -83,6 +92,8 @@ export interface ArchiverEvents {
   scanned: [{ queued: number }];
   /** A failure of the archiver itself (recovery sweep, scan). */
   error: [Error];
+  /** These recordings' announcements are recorded as delivered (they are not replayed at start). */
+  announced: [number[]];
 }
 
 /** Recording fetches running in this process, per database file (shared by every archiver on one store). */
@@ -91,6 +102,11 @@ const running = new Map<string, Promise<StoredRecordingPayload>>();
 function runKey(store: ArchiveStore, id: number): string {
   return `${store.db.file}\0${id}`;
 }
+
+/** Rows read per page when a scan goes through one camera's pending recordings. */
+const SCAN_PAGE = 500;
+/** At most this many recordings of one camera are queued by one scan (the rest by later scans). */
+const SCAN_PER_CAMERA = 200;
 
 /** How many recent background deliveries are remembered (to not pass a recording on twice). */
 const RECENT_LIMIT = 2000;
@@ -178,6 +194,10 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
   private scanning: Promise<void> | undefined;
   private closed = false;
   private readonly counts = { stored: 0, failed: 0, gone: 0 };
+  /** Announcements handed to the flow whose settle time runs; cleared in their rows when it ends. */
+  private readonly settling = new Set<NodeJS.Timeout>();
+  private readonly settled: number[] = [];
+  private flushing: Promise<void> = Promise.resolve();
 
   constructor(private readonly deps: ArchiverDeps) {
     super();
@@ -197,6 +217,7 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
   start(): void {
     if (this.closed || this.timer || this.scanning) return;
     const first = async (): Promise<void> => {
+      await this.replayAnnouncements();
       if (this.deps.options.recoverOnStart) {
         if (this.deps.storeRecovery !== false) {
           try {
@@ -241,7 +262,10 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
       throw new RecordingGoneError(row.cameraSerial, row.fileName);
     this.claimed.set(row.id, (this.claimed.get(row.id) ?? 0) + 1);
     try {
-      return { payload: await this.enqueue(row), delivered: false };
+      const payload = await this.enqueue(row);
+      // The caller passes it on now.
+      if (payload.fetched) this.handedOver(row.id);
+      return { payload, delivered: false };
     } finally {
       const left = (this.claimed.get(row.id) ?? 1) - 1;
       if (left > 0) this.claimed.set(row.id, left);
@@ -249,12 +273,72 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
     }
   }
 
-  /** Stops scanning, aborts the downloads (their rows become failed, fetched again later). Idempotent. */
+  /**
+   * Stops scanning, aborts the downloads (their rows become failed, fetched again later) and resolves once the
+   * scan under way and the downloads ended (their last writes done: the store may close after). Idempotent.
+   */
   async close(): Promise<void> {
     this.closed = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    // Announcements still settling stay pending in their rows: replayed at the next start.
+    for (const t of this.settling) clearTimeout(t);
+    this.settling.clear();
     await this.queue.close(5000);
+    await this.scanning?.catch(() => undefined);
+    await this.flushing;
+  }
+
+  /**
+   * Passes on, as `stored`, the recordings stored by an earlier run whose announcement was not handed over
+   * (that run stopped or crashed after storing them).
+   */
+  private async replayAnnouncements(): Promise<void> {
+    try {
+      let afterId = 0;
+      for (;;) {
+        const rows = await this.deps.store.listAnnouncePending({ afterId, limit: 500 });
+        for (const row of rows) {
+          afterId = row.id;
+          if (this.closed) return;
+          if (this.claimed.has(row.id) || this.recent.has(row.id)) continue;
+          // Downloaded by that earlier run, not now: `fetched` is false.
+          const payload = await this.payloadOf(row, false);
+          if (this.closed) return;
+          this.remember(row.id);
+          this.emit('stored', payload);
+          this.handedOver(row.id);
+        }
+        if (rows.length < 500) return;
+      }
+    } catch (err) {
+      if (!this.closed) this.emit('error', err instanceof Error ? err : new Error(errorText(err)));
+    }
+  }
+
+  /** A stored recording was handed to the flow: its row stops asking for an announcement once settled. */
+  private handedOver(id: number): void {
+    if (this.closed) return;
+    const timer = setTimeout(() => {
+      this.settling.delete(timer);
+      this.settled.push(id);
+      this.flushSettled();
+    }, this.deps.announceSettleMs ?? 5000);
+    this.settling.add(timer);
+  }
+
+  private flushSettled(): void {
+    this.flushing = this.flushing.then(async () => {
+      const ids = this.settled.splice(0);
+      if (ids.length === 0) return;
+      try {
+        await this.deps.store.markAnnounced(ids);
+        this.emit('announced', ids);
+      } catch (err) {
+        // left pending: replayed at the next start (the alert path drops the repeat)
+        if (!this.closed) this.emit('error', err instanceof Error ? err : new Error(errorText(err)));
+      }
+    });
   }
 
   private async findRow(request: ArchiveRequest): Promise<EventRecord> {
@@ -281,36 +365,66 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
     }, this.deps.options.retryIntervalMs);
   }
 
-  /** Queues every recording of the store that is not stored and not being fetched in this process. */
+  /**
+   * Queues the recordings of the store that are not stored and not being fetched in this process, camera by
+   * camera, each through its rows with a keyset cursor: the rows of a camera that cannot be reached (they keep
+   * their state) never hide another camera's.
+   */
   private async scan(): Promise<void> {
     if (this.closed) return;
     let queued = 0;
     try {
       const dueBy = new Date(this.now()).toISOString();
-      const rows = await this.deps.store.listPending({
-        limit: 10_000,
-        dueBy,
-        ...(this.deps.options.maxAttempts > 0 ? { maxAttempts: this.deps.options.maxAttempts } : {}),
-      });
       const now = this.now();
-      for (const row of rows) {
+      const cameras = await this.deps.store.listCameras();
+      for (const { serialNumber } of cameras) {
         if (this.closed) break;
-        if (running.has(runKey(this.deps.store, row.id)) || this.queue.has(String(row.id))) continue;
-        if ((this.cameraDownUntil.get(row.cameraSerial) ?? 0) > now) continue;
-        queued++;
-        this.enqueue(row).catch(() => undefined);
+        if ((this.cameraDownUntil.get(serialNumber) ?? 0) > now) continue;
+        queued += await this.scanCamera(serialNumber, dueBy);
       }
-      if (this.deps.options.fetchThumbnail && !this.closed) {
-        for (const row of await this.deps.store.listThumbnailsDue({ dueBy, limit: 1000 })) {
+      if (this.deps.options.fetchThumbnail) {
+        for (const { serialNumber } of cameras) {
           if (this.closed) break;
-          if ((this.cameraDownUntil.get(row.cameraSerial) ?? 0) > now) continue;
-          this.enqueueThumbnail(row);
+          if ((this.cameraDownUntil.get(serialNumber) ?? 0) > now) continue;
+          const rows = await this.deps.store.listThumbnailsDue({
+            dueBy,
+            limit: 1000,
+            cameraSerial: serialNumber,
+          });
+          for (const row of rows) {
+            if (this.closed) break;
+            this.enqueueThumbnail(row);
+          }
         }
       }
     } catch (err) {
       if (!this.closed) this.emit('error', err instanceof Error ? err : new Error(errorText(err)));
     }
     this.emit('scanned', { queued });
+  }
+
+  /** Queues one camera's pending recordings (at most SCAN_PER_CAMERA); returns how many. */
+  private async scanCamera(cameraSerial: string, dueBy: string): Promise<number> {
+    let queued = 0;
+    let afterId: number | undefined;
+    for (;;) {
+      const rows = await this.deps.store.listPending({
+        cameraSerial,
+        limit: SCAN_PAGE,
+        dueBy,
+        ...(afterId !== undefined ? { afterId } : {}),
+        ...(this.deps.options.maxAttempts > 0 ? { maxAttempts: this.deps.options.maxAttempts } : {}),
+      });
+      for (const row of rows) {
+        afterId = row.id;
+        if (this.closed || (this.cameraDownUntil.get(cameraSerial) ?? 0) > this.now()) return queued;
+        if (running.has(runKey(this.deps.store, row.id)) || this.queue.has(String(row.id))) continue;
+        queued++;
+        this.enqueue(row).catch(() => undefined);
+        if (queued >= SCAN_PER_CAMERA) return queued;
+      }
+      if (rows.length < SCAN_PAGE) return queued;
+    }
   }
 
   private enqueue(row: EventRecord): Promise<StoredRecordingPayload> {
@@ -331,6 +445,7 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
         if (!this.claimed.has(row.id) && payload.fetched) {
           this.remember(row.id);
           this.emit('stored', payload);
+          this.handedOver(row.id);
         }
         this.emit('progress', this.stats);
       },
@@ -354,6 +469,9 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
     const { store, options } = this.deps;
     let client: CameraApi | undefined;
     try {
+      // A camera found unreachable meanwhile: its queued recordings wait for the next scan without a try each.
+      if ((this.cameraDownUntil.get(row.cameraSerial) ?? 0) > this.now())
+        throw new NoCameraError(row.cameraSerial);
       client = await this.deps.resolveCamera(row.cameraSerial, signal);
       if (!client) throw new NoCameraError(row.cameraSerial);
       const camera = client;
@@ -382,6 +500,7 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
           return result;
         },
         this.backoff(),
+        { announce: true },
       );
       if (!stored) {
         // Not fetchable: stored meanwhile (by another node), gone or retired.

@@ -82,6 +82,11 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
   private stopped = false;
   private started = false;
   private reconcilePending = false;
+  /**
+   * The next reconciliation identifies the camera first: asked for by one of the requests it merges, or the
+   * connection was lost since (the camera behind the URL may have been swapped).
+   */
+  private identifyNext = false;
   private current: WatcherStatus = {
     state: 'connecting',
     serialNumber: undefined,
@@ -152,6 +157,7 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
       },
       onDisconnect: (error) => {
         if (this.stopped) return;
+        this.identifyNext = true;
         if (error) this.current.lastError = errorText(error);
         if (this.camera) this.setState('polling');
       },
@@ -165,22 +171,30 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
     });
   }
 
-  /** Queues one reconciliation (coalescing requests that arrive while one is queued). */
+  /**
+   * Queues one reconciliation, merging requests that arrive while one is queued: when any of them asks to
+   * identify the camera, the queued one does.
+   */
   private requestReconcile(identify: boolean): void {
     if (this.stopped) return;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (identify) this.identifyNext = true;
     if (this.reconcilePending) return;
     this.reconcilePending = true;
     this.enqueue(async () => {
       this.reconcilePending = false;
+      const identifyNow = this.identifyNext || !this.camera;
+      this.identifyNext = false;
       const started = Date.now();
       let ok = false;
       try {
-        if (identify || !this.camera) await this.identify();
+        if (identifyNow) await this.identify();
         await this.reconcile();
         ok = true;
       } catch (err) {
+        // The camera may be another one once it answers again.
+        this.identifyNext = true;
         if (this.stopped) return;
         this.current.lastError = errorText(err);
         this.setState('offline');

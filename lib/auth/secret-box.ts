@@ -3,7 +3,7 @@
  * `auth-key` file beside the credential secret in the data folder (mode 0600, generated once), or the
  * `PFCAM_AUTH_KEY` environment variable (64 hex characters).
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes, createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -35,6 +35,11 @@ export class SecretBox {
         return new SecretBox(Buffer.from(readFileSync(file, 'utf8').trim(), 'hex'));
       }
     }
+  }
+
+  /** A key for another purpose (`label`), derived from this one: never the key itself. */
+  derive(label: string): string {
+    return createHmac('sha256', this.key).update(`pfcam:${label}`).digest('base64url');
   }
 
   seal(plain: string): string {

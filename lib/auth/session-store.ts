@@ -1,7 +1,12 @@
 /**
  * Sessions over SQLite (owner of `auth_sessions`), as an express-session store. A session ends after
  * `idleMs` without a request (default 30 min) or `absoluteMs` after login (default 12 h), whichever comes first.
- * Sessions are listed and revoked per user; listeners hear every revocation (to drop that session's sockets).
+ * Sessions are listed and revoked per user; listeners hear every revocation (to drop that session's sockets),
+ * expiries included: `sweep()` (run on a timer by the security module) ends the sessions that expired unseen.
+ *
+ * A session id is never stored: rows are keyed by its SHA-256 (`sessionKey`), so a copy of the database file
+ * signs no one in. The last-seen time is written at most once per `touchEveryMs` per session (every request
+ * would otherwise be a write competing with the archive's); the idle limit is checked against it.
  *
  * This module does not import express-session: `SqliteSessionStore.extend(Store)` builds the store class from
  * the `Store` base express-session hands over.
@@ -33,9 +38,18 @@ interface Row {
   user_agent: string;
 }
 
-export function sessionHandle(sid: string): string {
-  return createHash('sha256').update(sid).digest('hex').slice(0, 16);
+/** The key a session is stored under: the SHA-256 of its id. */
+export function sessionKey(sid: string): string {
+  return createHash('sha256').update(sid).digest('hex');
 }
+
+/** A short public id of a session (the start of its key): listed to its user, never the session id. */
+export function sessionHandle(sid: string): string {
+  return sessionKey(sid).slice(0, 16);
+}
+
+/** At most one last-seen write per session in this time (or a tenth of the idle limit, if shorter). */
+export const TOUCH_EVERY_MS = 60 * 1000;
 
 /** The session data as far as this module cares. */
 export interface SessionData {
@@ -74,6 +88,12 @@ export class SessionTable extends EventEmitter {
                user_agent TEXT NOT NULL DEFAULT '');
              CREATE INDEX auth_sessions_user ON auth_sessions(user_id);`,
       },
+      {
+        version: 2,
+        description:
+          'sessions keyed by the hash of their id (the rows of raw ids are dropped: sign in again)',
+        up: `DELETE FROM auth_sessions;`,
+      },
     ]);
     return new SessionTable(
       db,
@@ -83,13 +103,16 @@ export class SessionTable extends EventEmitter {
     );
   }
 
+  /** When each session's last-seen time was last written (key -> ms). */
+  private readonly touched = new Map<string, number>();
+
   private expired(row: Row, at: number): boolean {
     return at - row.last_seen_at > this.idleMs || at - row.created_at > this.absoluteMs;
   }
 
   /** The live session data, or undefined (unknown or expired: an expired one is removed). */
   async get(sid: string): Promise<SessionData | undefined> {
-    const row = await this.db.get<Row>('SELECT * FROM auth_sessions WHERE sid = ?', [sid]);
+    const row = await this.db.get<Row>('SELECT * FROM auth_sessions WHERE sid = ?', [sessionKey(sid)]);
     if (!row) return undefined;
     if (this.expired(row, this.now())) {
       await this.destroy(sid, 'expired');
@@ -107,7 +130,7 @@ export class SessionTable extends EventEmitter {
        ON CONFLICT(sid) DO UPDATE SET user_id = excluded.user_id, data = excluded.data,
          last_seen_at = excluded.last_seen_at`,
       [
-        sid,
+        sessionKey(sid),
         typeof data.userId === 'number' ? data.userId : null,
         JSON.stringify(clean),
         at,
@@ -118,14 +141,26 @@ export class SessionTable extends EventEmitter {
     );
   }
 
+  /** Records activity on a session (written at most once per TOUCH_EVERY_MS). */
   async touch(sid: string): Promise<void> {
-    await this.db.run('UPDATE auth_sessions SET last_seen_at = ? WHERE sid = ?', [this.now(), sid]);
+    const key = sessionKey(sid);
+    const at = this.now();
+    if (at - (this.touched.get(key) ?? -Infinity) < Math.min(TOUCH_EVERY_MS, this.idleMs / 10)) return;
+    this.touched.set(key, at);
+    await this.db.run('UPDATE auth_sessions SET last_seen_at = ? WHERE sid = ?', [at, key]);
   }
 
   async destroy(sid: string, reason = 'logout'): Promise<void> {
-    const row = await this.db.get<Row>('SELECT user_id FROM auth_sessions WHERE sid = ?', [sid]);
-    await this.db.run('DELETE FROM auth_sessions WHERE sid = ?', [sid]);
-    if (row) this.emit('revoke', { sid, userId: row.user_id, reason });
+    await this.end(sessionKey(sid), reason);
+  }
+
+  /** Deletes a session by its key and tells the listeners. */
+  private async end(key: string, reason: string): Promise<boolean> {
+    const row = await this.db.get<Row>('SELECT user_id FROM auth_sessions WHERE sid = ?', [key]);
+    await this.db.run('DELETE FROM auth_sessions WHERE sid = ?', [key]);
+    this.touched.delete(key);
+    if (row) this.emit('revoke', { key, userId: row.user_id, reason } satisfies RevokeEvent);
+    return row !== undefined;
   }
 
   async listForUser(userId: number): Promise<SessionInfo[]> {
@@ -136,7 +171,7 @@ export class SessionTable extends EventEmitter {
     return rows
       .filter((r) => !this.expired(r, at))
       .map((r) => ({
-        handle: sessionHandle(r.sid),
+        handle: r.sid.slice(0, 16),
         userId,
         createdAt: r.created_at,
         lastSeenAt: r.last_seen_at,
@@ -147,43 +182,52 @@ export class SessionTable extends EventEmitter {
 
   /** Ends every session of the user (except `keepSid`); returns how many ended. */
   async revokeUser(userId: number, reason: string, keepSid?: string): Promise<number> {
+    const keep = keepSid === undefined ? undefined : sessionKey(keepSid);
     const rows = await this.db.all<{ sid: string }>('SELECT sid FROM auth_sessions WHERE user_id = ?', [
       userId,
     ]);
     let n = 0;
-    for (const { sid } of rows) {
-      if (sid === keepSid) continue;
-      await this.db.run('DELETE FROM auth_sessions WHERE sid = ?', [sid]);
-      this.emit('revoke', { sid, userId, reason });
-      n++;
+    for (const { sid: key } of rows) {
+      if (key === keep) continue;
+      if (await this.end(key, reason)) n++;
     }
     return n;
   }
 
   /** Ends one session of the user by its public handle. */
   async revokeHandle(userId: number, handle: string, reason = 'revoked'): Promise<boolean> {
+    if (!/^[0-9a-f]{16}$/.test(handle)) return false;
     const rows = await this.db.all<{ sid: string }>('SELECT sid FROM auth_sessions WHERE user_id = ?', [
       userId,
     ]);
-    const hit = rows.find((r) => sessionHandle(r.sid) === handle);
-    if (!hit) return false;
-    await this.destroy(hit.sid, reason);
-    return true;
+    const hit = rows.find((r) => r.sid.startsWith(handle));
+    return hit ? this.end(hit.sid, reason) : false;
+  }
+
+  /**
+   * Ends the sessions that expired (idle or absolute) and tells the listeners, so that their open sockets drop
+   * without waiting for a request; returns how many ended.
+   */
+  async sweep(): Promise<number> {
+    const at = this.now();
+    const rows = await this.db.all<{ sid: string }>(
+      'SELECT sid FROM auth_sessions WHERE last_seen_at < ? OR created_at < ?',
+      [at - this.idleMs, at - this.absoluteMs],
+    );
+    let n = 0;
+    for (const { sid: key } of rows) if (await this.end(key, 'expired')) n++;
+    return n;
   }
 
   /** Removes expired sessions; returns how many. */
   async prune(): Promise<number> {
-    const at = this.now();
-    const r = await this.db.run('DELETE FROM auth_sessions WHERE last_seen_at < ? OR created_at < ?', [
-      at - this.idleMs,
-      at - this.absoluteMs,
-    ]);
-    return r.changes;
+    return this.sweep();
   }
 }
 
 export interface RevokeEvent {
-  sid: string;
+  /** The session's key (`sessionKey(sid)`): the id itself is never kept. */
+  key: string;
   userId: number | null;
   reason: string;
 }
@@ -191,10 +235,17 @@ export interface RevokeEvent {
 type Cb = (err?: unknown, value?: unknown) => void;
 
 /** An express-session store class over a SessionTable. `Store` is express-session's `Store` base class. */
-export function sqliteSessionStore(Store: new () => object, table: SessionTable): object {
+export function sqliteSessionStore(Store: abstract new () => object, table: SessionTable): object {
   class SqliteStore extends Store {
     get(sid: string, cb: Cb): void {
-      table.get(sid).then((d) => cb(undefined, d ?? null), cb);
+      // express-session needs the cookie's record in a session: a row written without one gets the default
+      table
+        .get(sid)
+        .then(
+          (d) =>
+            cb(undefined, d ? { cookie: { originalMaxAge: null, path: '/', httpOnly: true }, ...d } : null),
+          cb,
+        );
     }
     set(sid: string, data: SessionData, cb: Cb = () => undefined): void {
       table.set(sid, data).then(() => cb(), cb);

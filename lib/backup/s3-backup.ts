@@ -139,6 +139,8 @@ export class S3Backup {
   private abort = new AbortController();
   private running = false;
   private pumping = false;
+  /** The drain's background steps running now (poll, pump, lease renewal): `stop` waits for them. */
+  private readonly loops = new Set<Promise<void>>();
   private pumpAgain = false;
   private timer: NodeJS.Timeout | undefined;
   private pollTimer: NodeJS.Timeout | undefined;
@@ -247,9 +249,12 @@ export class S3Backup {
     if (this.running) return;
     this.running = true;
     this.abort = new AbortController();
-    this.pollTimer = setInterval(() => void this.poll(), this.options.pollMs);
-    this.leaseTimer = setInterval(() => void this.renewLeases(), Math.max(500, this.options.leaseMs / 3));
-    void this.poll();
+    this.pollTimer = setInterval(() => this.track(this.poll()), this.options.pollMs);
+    this.leaseTimer = setInterval(
+      () => this.track(this.renewLeases()),
+      Math.max(500, this.options.leaseMs / 3),
+    );
+    this.track(this.poll());
   }
 
   /**
@@ -265,7 +270,7 @@ export class S3Backup {
     this.abort.abort();
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.allSettled([...this.inFlight.values()]),
+      Promise.allSettled([...this.inFlight.values(), ...this.loops]),
       new Promise<void>((resolve) => (timeout = setTimeout(resolve, timeoutMs))),
     ]);
     clearTimeout(timeout);
@@ -320,7 +325,14 @@ export class S3Backup {
   wake(): void {
     if (!this.running) return;
     clearTimeout(this.timer);
-    this.timer = setTimeout(() => void this.pump(), 0);
+    this.timer = setTimeout(() => this.track(this.pump()), 0);
+  }
+
+  /** Runs a background step, remembered until it settles (its database work must end before the store closes). */
+  private track(step: Promise<void>): void {
+    this.loops.add(step);
+    const forget = (): void => void this.loops.delete(step);
+    step.then(forget, forget);
   }
 
   private async poll(): Promise<void> {
@@ -370,7 +382,7 @@ export class S3Backup {
       this.deps.onLoopError?.(err);
       if (this.running) {
         clearTimeout(this.timer);
-        this.timer = setTimeout(() => void this.pump(), Math.min(this.options.pollMs, 5_000));
+        this.timer = setTimeout(() => this.track(this.pump()), Math.min(this.options.pollMs, 5_000));
       }
     } finally {
       this.pumping = false;
@@ -395,7 +407,7 @@ export class S3Backup {
     if (at !== undefined && this.inFlight.size < this.options.concurrency) {
       clearTimeout(this.timer);
       this.timer = setTimeout(
-        () => void this.pump(),
+        () => this.track(this.pump()),
         Math.max(0, Math.min(at - now, this.options.pollMs)) + 5,
       );
     }

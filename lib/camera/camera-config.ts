@@ -1,4 +1,5 @@
 import { InputError } from '../errors';
+import { parseLiveCaps, type LiveCaps } from '../live/live-caps';
 
 /** The `pfcam-camera` config node's settings, as the editor stores them (every value may be missing or a string). */
 export interface RawCameraConfig {
@@ -9,6 +10,10 @@ export interface RawCameraConfig {
   connections?: unknown;
   tlsVerify?: unknown;
   ca?: unknown;
+  /** The live relay's frame-rate cap (frames per second, empty or 0 = none). */
+  liveMaxFps?: unknown;
+  /** The live relay's resolution cap (stream width in pixels, empty or 0 = none). */
+  liveMaxWidth?: unknown;
 }
 
 /** Its credentials (Node-RED `credentials`: the password is of type `password`, never sent to the editor). */
@@ -29,6 +34,8 @@ export interface CameraConfig {
   readonly username: string | undefined;
   readonly password: string | undefined;
   readonly tls: { readonly rejectUnauthorized: boolean; readonly ca: string | undefined };
+  /** The live relay's uplink caps (lib/live/live-caps). */
+  readonly liveCaps: LiveCaps;
 }
 
 export const CAMERA_CONFIG_DEFAULTS = {
@@ -123,6 +130,7 @@ export function parseCameraConfig(
       params: { option: 'ca' },
     });
   }
+  const liveCaps = parseLiveCaps(raw);
   return {
     name: typeof raw.name === 'string' ? raw.name.trim() : '',
     baseUrl,
@@ -132,5 +140,6 @@ export function parseCameraConfig(
     username,
     password,
     tls: { rejectUnauthorized: raw.tlsVerify !== false && raw.tlsVerify !== 'false', ca },
+    liveCaps,
   };
 }

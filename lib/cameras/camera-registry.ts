@@ -1,5 +1,7 @@
 import type { CameraApi } from '../camera/camera-api';
 import type { CameraHealth, HealthSnapshot } from '../camera/camera-health';
+import type { LiveCaps } from '../live/live-caps';
+import type { RtspCredentials } from '../live/rtsp-credentials';
 
 /**
  * A camera of the running application, as its owner (the `pfcam-camera` config node) registers it: every node,
@@ -16,6 +18,13 @@ export interface RegisteredCamera {
   readonly client: CameraApi;
   readonly health: CameraHealth;
   readonly snapshot: HealthSnapshot;
+  /** The live relay's uplink caps chosen on the camera's node (none: no cap). */
+  readonly liveCaps?: LiveCaps;
+  /**
+   * The credentials of the camera's RTSP stream (the node's user name and password), for the live relay only;
+   * a function, so that they are never part of what is serialised or logged. Undefined: none.
+   */
+  rtspCredentials?(): RtspCredentials | undefined;
   /** Runs `work` with the camera's write lock held (settings writes, resets, reboots). */
   exclusive<T>(work: () => Promise<T>): Promise<T>;
 }

@@ -9,14 +9,13 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, join } from 'node:path';
-import {
-  backoffDelay,
-  DEFAULT_BACKOFF,
-  sleepUnless,
-  type BackoffOptions,
-  type LiveState,
-} from './live-state';
+import { DEFAULT_BACKOFF, type BackoffOptions, type LiveState } from './live-state';
+import { UpstreamLifecycle } from './upstream-lifecycle';
 import { Mp4FragmentParser, type Mp4InitSegment } from './mp4-fragments';
+import { ffconcatList, redactSecrets, withCredentials, type RtspCredentials } from './rtsp-credentials';
+
+/** How much of ffmpeg's error output is kept (the end of it), in characters. */
+const STDERR_KEEP = 2000;
 
 /** Where ffmpeg is, or undefined when it is not installed (`PFCAM_FFMPEG` overrides the PATH lookup). */
 export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string | undefined {
@@ -34,8 +33,38 @@ export function findFfmpeg(env: NodeJS.ProcessEnv = process.env): string | undef
   return undefined;
 }
 
-/** The ffmpeg arguments: RTSP over TCP in, H.264 copied into fragmented MP4 (one fragment per frame) out. */
-export function ffmpegArgs(rtspUrl: string): string[] {
+/** The RTSP input options (as arguments before `-i`, or as `option` lines of the concat list). */
+export const RTSP_INPUT_OPTIONS: Readonly<Record<string, string>> = Object.freeze({
+  rtsp_transport: 'tcp',
+  timeout: '5000000',
+  fflags: 'nobuffer',
+});
+
+/**
+ * The ffmpeg arguments: RTSP over TCP in, H.264 copied into fragmented MP4 (one fragment per frame) out. With
+ * `rtspUrl` undefined, ffmpeg reads its input from a concat list on stdin (`ffconcatList`): the way to give it
+ * a URL with credentials that is not in its arguments (rtsp-credentials.ts).
+ */
+export function ffmpegArgs(rtspUrl: string | undefined): string[] {
+  const input =
+    rtspUrl === undefined
+      ? [
+          '-f',
+          'concat',
+          '-safe',
+          '0',
+          '-protocol_whitelist',
+          'pipe,rtsp,rtsps,rtp,tcp,udp,tls',
+          '-i',
+          'pipe:0',
+        ]
+      : [
+          ...Object.entries(RTSP_INPUT_OPTIONS)
+            .filter(([key]) => key !== 'fflags')
+            .flatMap(([key, value]) => [`-${key}`, value]),
+          '-i',
+          rtspUrl,
+        ];
   return [
     '-hide_banner',
     '-loglevel',
@@ -45,12 +74,7 @@ export function ffmpegArgs(rtspUrl: string): string[] {
     'nobuffer',
     '-flags',
     'low_delay',
-    '-rtsp_transport',
-    'tcp',
-    '-timeout',
-    '5000000',
-    '-i',
-    rtspUrl,
+    ...input,
     '-an',
     '-c:v',
     'copy',
@@ -70,8 +94,13 @@ export interface Fmp4Sink {
 }
 
 export interface Fmp4RelayOptions {
-  /** The camera's RTSP URL (asked at each start: it may change with the settings). */
+  /** The camera's RTSP URL, without credentials (asked at each start: it may change with the settings). */
   rtspUrl: (signal: AbortSignal) => Promise<string>;
+  /**
+   * The camera's RTSP credentials, asked at each start; undefined or none: the stream is opened without. They
+   * reach ffmpeg on its stdin, never in its arguments, and are redacted from every text the relay keeps.
+   */
+  credentials?: () => RtspCredentials | undefined;
   ffmpegPath: string;
   idleCloseMs?: number;
   reconnect?: Partial<BackoffOptions>;
@@ -137,12 +166,11 @@ export class Fmp4Viewer {
 
 export class Fmp4Relay extends EventEmitter {
   private readonly viewers = new Set<Fmp4Viewer>();
-  private current: LiveState = 'idle';
-  private running: AbortController | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly lifecycle: UpstreamLifecycle;
   private init: Mp4InitSegment | undefined;
   private closed = false;
   private child: ChildProcess | undefined;
+  private lastErrorText: string | undefined;
   private readonly options: Required<Omit<Fmp4RelayOptions, 'reconnect'>> & { reconnect: BackoffOptions };
   private readonly stats = {
     upstreamConnections: 0,
@@ -155,6 +183,7 @@ export class Fmp4Relay extends EventEmitter {
     super();
     this.options = {
       rtspUrl: options.rtspUrl,
+      credentials: options.credentials ?? ((): undefined => undefined),
       ffmpegPath: options.ffmpegPath,
       idleCloseMs: options.idleCloseMs ?? 5000,
       reconnect: { ...DEFAULT_BACKOFF, ...options.reconnect },
@@ -163,10 +192,29 @@ export class Fmp4Relay extends EventEmitter {
       maxViewerBufferBytes: options.maxViewerBufferBytes ?? 1024 * 1024,
       killGraceMs: options.killGraceMs ?? 3000,
     };
+    this.lifecycle = new UpstreamLifecycle(
+      this.options,
+      async (signal, onLive) => {
+        const url = await this.options.rtspUrl(signal);
+        if (signal.aborted) return false;
+        return this.runFfmpeg(url, signal, onLive);
+      },
+      {
+        relay: this,
+        onState: (state) => {
+          for (const viewer of this.viewers) viewer.state(state);
+        },
+      },
+    );
   }
 
   get state(): LiveState {
-    return this.current;
+    return this.lifecycle.state;
+  }
+
+  /** The end of the last error output of ffmpeg, credentials redacted; undefined when it printed none. */
+  get lastError(): string | undefined {
+    return this.lastErrorText;
   }
 
   get counters(): Fmp4RelayCounters {
@@ -184,11 +232,9 @@ export class Fmp4Relay extends EventEmitter {
       this.stats.viewerDroppedFragments++;
     });
     this.viewers.add(viewer);
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-    viewer.state(this.current);
+    viewer.state(this.lifecycle.state);
     if (this.init) viewer.init(this.init);
-    if (!this.running) this.start();
+    this.lifecycle.want();
     this.emit('viewers', this.viewers.size);
     return viewer;
   }
@@ -196,24 +242,16 @@ export class Fmp4Relay extends EventEmitter {
   removeViewer(viewer: Fmp4Viewer): void {
     if (!this.viewers.delete(viewer)) return;
     this.emit('viewers', this.viewers.size);
-    if (this.viewers.size === 0 && !this.closed) {
-      clearTimeout(this.idleTimer);
-      this.idleTimer = setTimeout(() => {
-        this.idleTimer = undefined;
-        if (this.viewers.size === 0) this.stop();
-      }, this.options.idleCloseMs);
-      this.idleTimer.unref();
-    }
+    if (this.viewers.size === 0) this.lifecycle.release(() => this.viewers.size === 0);
   }
 
   /** Closes every viewer and stops ffmpeg; resolves once it exited. Idempotent. */
   async close(): Promise<void> {
     if (!this.closed) {
       this.closed = true;
-      clearTimeout(this.idleTimer);
       for (const viewer of [...this.viewers]) viewer.sink.close(1001, 'relay closed');
       this.viewers.clear();
-      this.stop();
+      this.lifecycle.close();
     }
     await this.exited();
     this.removeAllListeners();
@@ -226,65 +264,28 @@ export class Fmp4Relay extends EventEmitter {
     return new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
-  private setState(state: LiveState): void {
-    if (state === this.current) return;
-    this.current = state;
-    for (const viewer of this.viewers) viewer.state(state);
-    this.emit('state', state);
-  }
-
-  private stop(): void {
-    const running = this.running;
-    if (!running) return;
-    this.running = undefined;
-    running.abort();
-  }
-
-  private start(): void {
-    const controller = new AbortController();
-    this.running = controller;
-    void this.run(controller.signal).finally(() => {
-      if (this.running === controller) this.running = undefined;
-      if (!this.closed && this.running === undefined) this.setState('idle');
-      this.emit('upstream-closed');
-    });
-  }
-
-  private async run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
-    let everLive = false;
-    while (!signal.aborted) {
-      this.setState(
-        failures >= this.options.offlineAfterFailures
-          ? 'offline'
-          : everLive || failures > 0
-            ? 'reconnecting'
-            : 'connecting',
-      );
-      let gotFragment = false;
-      try {
-        const url = await this.options.rtspUrl(signal);
-        if (signal.aborted) break;
-        gotFragment = await this.runFfmpeg(url, signal, () => {
-          everLive = true;
-          failures = 0;
-          this.setState('live');
-        });
-      } catch {
-        // no RTSP URL, ffmpeg failed to start: retried below
-      }
-      if (signal.aborted) break;
-      if (!gotFragment) failures++;
-      await sleepUnless(backoffDelay(Math.max(1, failures), this.options.reconnect), signal);
-    }
-  }
-
   private runFfmpeg(url: string, signal: AbortSignal, onLive: () => void): Promise<boolean> {
     return new Promise((resolve) => {
-      const child = spawn(this.options.ffmpegPath, ffmpegArgs(url), {
-        stdio: ['ignore', 'pipe', 'ignore'],
+      const credentials = this.options.credentials();
+      const secrets = [credentials?.password];
+      const viaStdin = credentials !== undefined && credentials.username !== '';
+      const child = spawn(this.options.ffmpegPath, ffmpegArgs(viaStdin ? undefined : url), {
+        stdio: [viaStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       });
       this.child = child;
+      if (viaStdin) {
+        child.stdin!.on('error', () => undefined);
+        child.stdin!.end(ffconcatList(withCredentials(url, credentials), RTSP_INPUT_OPTIONS));
+      }
+      let stderr = '';
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (text: string) => {
+        stderr = (stderr + text).slice(-STDERR_KEEP * 2);
+      });
+      child.stderr!.once('end', () => {
+        const text = redactSecrets(stderr.trim(), secrets).slice(-STDERR_KEEP);
+        if (text) this.lastErrorText = text;
+      });
       this.stats.upstreamConnections++;
       this.emit('upstream-open');
       let gotFragment = false;
@@ -313,7 +314,7 @@ export class Fmp4Relay extends EventEmitter {
           for (const viewer of this.viewers) viewer.fragment(fragment.data, fragment.keyframe);
         },
       });
-      child.stdout.on('data', (chunk: Buffer) => {
+      child.stdout!.on('data', (chunk: Buffer) => {
         this.stats.upstreamBytes += chunk.length;
         armStall();
         try {

@@ -2,19 +2,14 @@
  * The live relays of the process, one MJPEG relay and (where ffmpeg is installed) one fMP4 relay per camera,
  * made on first use and found by camera id; snapshots; the caps the admin chose; the counters for metrics.
  */
+import type { Readable } from 'node:stream';
 import type { RegisteredCamera } from '../cameras/camera-registry';
+import { NO_CAPS, pickStream, type LiveCaps } from './live-caps';
 import { findFfmpeg, Fmp4Relay, type Fmp4RelayCounters, type Fmp4RelayOptions } from './fmp4-relay';
 import type { LiveState } from './live-state';
 import { MjpegRelay, type MjpegRelayCounters, type MjpegRelayOptions } from './mjpeg-relay';
 
-/**
- * The uplink caps of one camera's relay, chosen by the admin. The camera's own live resolution and quality
- * (`live_resolution_width`, `live_quality_level`) are camera settings, written with `pfcam-settings`.
- */
-export interface LiveCaps {
-  /** MJPEG frames per second passed on at most (0 = as the camera sends). */
-  maxFps: number;
-}
+export type { LiveCaps } from './live-caps';
 
 export interface LiveHubOptions {
   mjpeg?: Partial<Omit<MjpegRelayOptions, 'open'>>;
@@ -30,6 +25,8 @@ export interface LiveStateReport {
   /** `unavailable`: no ffmpeg here, or the camera has no RTSP H.264 stream. */
   fmp4: LiveState | 'unavailable';
   viewers: number;
+  /** The MJPEG stream relayed (once opened): its name, width and whether it is within the width cap. */
+  stream?: { name: string; width: number; withinCap: boolean };
 }
 
 export interface LiveCounters {
@@ -43,20 +40,25 @@ interface Entry {
   mjpeg: MjpegRelay;
   fmp4: Fmp4Relay | undefined;
   rtsp: { url: string | undefined; at: number } | undefined;
+  picked: { name: string; width: number; withinCap: boolean } | undefined;
 }
 
 const RTSP_CACHE_MS = 60_000;
 
-/** The camera's RTSP URL from its `/api/streams` (rebuilt on the address Node-RED reaches it by). */
-export async function rtspUrlOf(camera: RegisteredCamera, signal?: AbortSignal): Promise<string | undefined> {
+/**
+ * The camera's RTSP URL from its `/api/streams` (rebuilt on the address Node-RED reaches it by): its H.264
+ * stream, the widest within `maxWidth` when the camera offers several.
+ */
+export async function rtspUrlOf(
+  camera: RegisteredCamera,
+  signal?: AbortSignal,
+  maxWidth = 0,
+): Promise<string | undefined> {
   const streams = await camera.client.listStreams({ signal, timeoutMs: 8000 });
-  const rtsp = Object.values(streams).find(
-    (s) =>
-      typeof s === 'object' &&
-      s !== null &&
-      /^h\.?264$/i.test(s.codec) &&
-      typeof s.url?.absolute === 'string',
+  const absolute = Object.fromEntries(
+    Object.entries(streams).filter(([, s]) => typeof s?.url?.absolute === 'string'),
   );
+  const rtsp = pickStream(absolute, /^h\.?264$/i, maxWidth, 'rtsp')?.stream;
   if (!rtsp) return undefined;
   let url: URL;
   try {
@@ -86,21 +88,33 @@ export class LiveHub {
     return this.ffmpeg !== undefined;
   }
 
+  /** Overrides the caps a camera registered with (applies from the next frame / the next upstream). */
   setCaps(cameraId: string, caps: LiveCaps): void {
     this.caps.set(cameraId, caps);
-    this.entries.get(cameraId)?.mjpeg.setMaxFps(caps.maxFps);
+    const entry = this.entries.get(cameraId);
+    if (entry) entry.mjpeg.setMaxFps(this.effectiveCaps(entry.camera).maxFps);
   }
 
-  /** The frame-rate cap of every camera without its own caps (0 = none). */
+  /** The frame-rate cap of every camera without its own (0 = none). */
   setDefaultMaxFps(fps: number): void {
     this.defaultMaxFps = Number.isFinite(fps) && fps > 0 ? fps : 0;
-    for (const [id, entry] of this.entries) {
-      if (!this.caps.has(id)) entry.mjpeg.setMaxFps(this.defaultMaxFps);
+    for (const entry of this.entries.values()) {
+      entry.mjpeg.setMaxFps(this.effectiveCaps(entry.camera).maxFps);
     }
   }
 
   capsOf(cameraId: string): LiveCaps | undefined {
     return this.caps.get(cameraId);
+  }
+
+  /**
+   * The caps in force for a camera: those set with `setCaps`, else those of its `pfcam-camera` node; a camera
+   * without a frame-rate cap of its own gets the default one.
+   */
+  effectiveCaps(camera: RegisteredCamera): LiveCaps {
+    const own = this.caps.get(camera.id) ?? camera.liveCaps ?? NO_CAPS;
+    const fallbackFps = this.defaultMaxFps || this.options.mjpeg?.maxFps || 0;
+    return { maxFps: own.maxFps || fallbackFps, maxWidth: own.maxWidth };
   }
 
   mjpeg(camera: RegisteredCamera): MjpegRelay {
@@ -115,6 +129,7 @@ export class LiveHub {
     entry.fmp4 ??= new Fmp4Relay({
       ...this.options.fmp4,
       ffmpegPath: this.ffmpeg,
+      credentials: () => entry.camera.rtspCredentials?.(),
       rtspUrl: async (s) => {
         const url = await this.cachedRtsp(entry, s, true);
         if (!url) throw new Error('the camera has no RTSP stream');
@@ -137,6 +152,7 @@ export class LiveHub {
             ? 'unavailable'
             : 'idle',
       viewers: (entry?.mjpeg.counters.viewers ?? 0) + (entry?.fmp4?.counters.viewers ?? 0),
+      ...(entry?.picked ? { stream: { ...entry.picked } } : {}),
     };
   }
 
@@ -196,20 +212,44 @@ export class LiveHub {
     if (!entry) {
       const mjpeg = new MjpegRelay({
         ...this.options.mjpeg,
-        maxFps: this.caps.get(camera.id)?.maxFps ?? (this.defaultMaxFps || this.options.mjpeg?.maxFps),
-        open: (signal) => camera.client.openLiveStream('hd', { signal, timeoutMs: 10_000 }),
+        maxFps: this.effectiveCaps(camera).maxFps,
+        open: (signal) => this.openMjpeg(created, signal),
       });
-      entry = { camera, mjpeg, fmp4: undefined, rtsp: undefined };
+      const created: Entry = { camera, mjpeg, fmp4: undefined, rtsp: undefined, picked: undefined };
+      entry = created;
       this.entries.set(camera.id, entry);
     }
     return entry;
+  }
+
+  /** Opens the camera's MJPEG stream that honours the width cap (its `hd` stream when there is none). */
+  private async openMjpeg(
+    entry: Entry,
+    signal: AbortSignal,
+  ): Promise<{ contentType: string; body: Readable }> {
+    const { client } = entry.camera;
+    const { maxWidth } = this.effectiveCaps(entry.camera);
+    let name = 'hd';
+    if (maxWidth > 0) {
+      const picked = pickStream(
+        await client.listStreams({ signal, timeoutMs: 8000 }),
+        /mjpe?g/i,
+        maxWidth,
+        'hd',
+      );
+      if (picked) {
+        name = picked.name;
+        entry.picked = { name, width: picked.stream.resolution?.width ?? 0, withinCap: picked.withinCap };
+      }
+    }
+    return client.openLiveStream(name, { signal, timeoutMs: 10_000 });
   }
 
   private async cachedRtsp(entry: Entry, signal?: AbortSignal, fresh = false): Promise<string | undefined> {
     const cached = entry.rtsp;
     if (cached && !fresh && Date.now() - cached.at < RTSP_CACHE_MS) return cached.url;
     try {
-      const url = await rtspUrlOf(entry.camera, signal);
+      const url = await rtspUrlOf(entry.camera, signal, this.effectiveCaps(entry.camera).maxWidth);
       entry.rtsp = { url, at: Date.now() };
       return url;
     } catch (error) {

@@ -1,5 +1,6 @@
 /**
- * What every live relay (MJPEG, fMP4) shares: its observable state, the reconnect backoff and the idle close.
+ * What every live relay (MJPEG, fMP4) shares: its observable state and the reconnect backoff (the lifecycle that
+ * uses them is upstream-lifecycle.ts).
  */
 
 /**

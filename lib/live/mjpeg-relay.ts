@@ -8,13 +8,8 @@
  */
 import { EventEmitter } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
-import {
-  backoffDelay,
-  DEFAULT_BACKOFF,
-  sleepUnless,
-  type BackoffOptions,
-  type LiveState,
-} from './live-state';
+import { DEFAULT_BACKOFF, type BackoffOptions, type LiveState } from './live-state';
+import { UpstreamLifecycle } from './upstream-lifecycle';
 import { boundaryOf, MultipartJpegParser, DEFAULT_MAX_FRAME_BYTES } from './multipart-parser';
 
 /** One JPEG frame as the relay passes it on. */
@@ -139,9 +134,7 @@ export class MjpegRelay extends EventEmitter {
   private readonly options: Required<Omit<MjpegRelayOptions, 'reconnect'>> & { reconnect: BackoffOptions };
   private readonly subscribers = new Set<Subscriber>();
   private readonly viewers = new Set<MjpegViewer>();
-  private current: LiveState = 'idle';
-  private running: AbortController | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
+  private readonly lifecycle: UpstreamLifecycle;
   private latest: LiveFrame | undefined;
   private seq = 0;
   private lastPassedAt = 0;
@@ -170,10 +163,20 @@ export class MjpegRelay extends EventEmitter {
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
       stallMs: options.stallMs ?? 10_000,
     };
+    this.lifecycle = new UpstreamLifecycle(
+      this.options,
+      async (signal, onLive) => {
+        const { contentType, body } = await this.options.open(signal);
+        this.stats.upstreamConnections++;
+        this.emit('upstream-open');
+        return this.pump(body, contentType, signal, onLive);
+      },
+      { relay: this },
+    );
   }
 
   get state(): LiveState {
-    return this.current;
+    return this.lifecycle.state;
   }
 
   /** The newest frame received (kept while the upstream is open, and after, until the relay closes). */
@@ -223,15 +226,13 @@ export class MjpegRelay extends EventEmitter {
   subscribe(listener: Subscriber): () => void {
     if (this.closed) return () => undefined;
     this.subscribers.add(listener);
-    clearTimeout(this.idleTimer);
-    this.idleTimer = undefined;
-    if (!this.running) this.start();
+    this.lifecycle.want();
     let done = false;
     return () => {
       if (done) return;
       done = true;
       this.subscribers.delete(listener);
-      if (this.subscribers.size === 0) this.scheduleIdle();
+      if (this.subscribers.size === 0) this.lifecycle.release(() => this.subscribers.size === 0);
     };
   }
 
@@ -257,72 +258,8 @@ export class MjpegRelay extends EventEmitter {
     this.closed = true;
     for (const viewer of [...this.viewers]) viewer.close();
     this.subscribers.clear();
-    clearTimeout(this.idleTimer);
-    this.stop();
-    this.setState('idle');
+    this.lifecycle.close();
     this.removeAllListeners();
-  }
-
-  private scheduleIdle(): void {
-    clearTimeout(this.idleTimer);
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined;
-      if (this.subscribers.size === 0) this.stop();
-    }, this.options.idleCloseMs);
-    this.idleTimer.unref();
-  }
-
-  private stop(): void {
-    const running = this.running;
-    if (!running) return;
-    this.running = undefined;
-    running.abort();
-  }
-
-  private setState(state: LiveState): void {
-    if (state === this.current) return;
-    this.current = state;
-    this.emit('state', state);
-  }
-
-  private start(): void {
-    const controller = new AbortController();
-    this.running = controller;
-    void this.run(controller.signal).finally(() => {
-      if (this.running === controller) this.running = undefined;
-      if (!this.closed && this.running === undefined) this.setState('idle');
-      this.emit('upstream-closed');
-    });
-  }
-
-  private async run(signal: AbortSignal): Promise<void> {
-    let failures = 0;
-    let everLive = false;
-    while (!signal.aborted) {
-      this.setState(
-        failures >= this.options.offlineAfterFailures
-          ? 'offline'
-          : everLive || failures > 0
-            ? 'reconnecting'
-            : 'connecting',
-      );
-      let gotFrame = false;
-      try {
-        const { contentType, body } = await this.options.open(signal);
-        this.stats.upstreamConnections++;
-        this.emit('upstream-open');
-        gotFrame = await this.pump(body, contentType, signal, () => {
-          everLive = true;
-          failures = 0;
-          this.setState('live');
-        });
-      } catch {
-        // the camera could not be reached or answered badly: retried below
-      }
-      if (signal.aborted) break;
-      if (!gotFrame) failures++;
-      await sleepUnless(backoffDelay(Math.max(1, failures), this.options.reconnect), signal);
-    }
   }
 
   /** Reads one upstream connection to its end; resolves true when at least one frame came. */

@@ -15,7 +15,7 @@
  */
 import * as fsp from 'node:fs/promises';
 import { errorText, PfcamError } from '../errors';
-import type { Migration } from '../store/database';
+import type { Migration, SqlValue } from '../store/database';
 import type { EventStore } from '../store/event-store';
 import {
   planRetention,
@@ -322,46 +322,85 @@ export class Retention {
     signal: AbortSignal | undefined,
   ): Promise<void> {
     const callback = this.deps.deleteOnCamera;
-    const rows = await this.store.db.all<{ id: number; serial_number: string; file_name: string }>(
-      `SELECT e.id, c.serial_number, e.file_name FROM events e JOIN cameras c ON c.id = e.camera_id
-       WHERE e.state = 'stored' AND e.stored_at IS NOT NULL AND e.deleted_on_camera_at IS NULL
-         ${options.requireBackup ? "AND e.backup_state = 'done'" : ''}
-       ORDER BY e.triggered_at_utc, e.id LIMIT ?`,
-      [CAMERA_BATCH],
+    const cameras = await this.store.db.all<{ id: number; serial_number: string }>(
+      'SELECT id, serial_number FROM cameras ORDER BY id',
     );
     const unavailable = new Set<string>();
     const failuresBySerial = new Map<string, number>();
-    for (const row of rows) {
-      signal?.throwIfAborted();
-      if (options.dryRun) {
-        report.deletedOnCamera += 1;
-        continue;
-      }
-      if (!callback || unavailable.has(row.serial_number)) {
-        report.cameraUnavailable += 1;
-        continue;
-      }
-      try {
-        const deleted = await callback(row.serial_number, row.file_name);
-        await this.store.markDeletedOnCamera(row.id);
-        await this.store.audit(this.actor, 'delete-on-camera', `event:${row.id}`, {
-          cameraSerial: row.serial_number,
-          fileName: row.file_name,
-          alreadyGone: !deleted,
-        });
-        report.deletedOnCamera += 1;
-        if (!deleted) report.alreadyGoneOnCamera += 1;
-      } catch (err) {
-        if (err instanceof CameraUnavailableError) {
-          unavailable.add(row.serial_number);
-          report.cameraUnavailable += 1;
-        } else {
-          fail(row.id, row.file_name, err);
-          // a camera that keeps failing is left alone for this run
-          const n = (failuresBySerial.get(row.serial_number) ?? 0) + 1;
-          failuresBySerial.set(row.serial_number, n);
-          if (n >= 3) unavailable.add(row.serial_number);
+    // Camera by camera, each through its rows with a cursor: a camera that is down (its rows are never marked)
+    // only stops its own deletions, never another camera's.
+    for (const camera of cameras) {
+      let cursor: { at: string; id: number } | undefined;
+      const due = (): { sql: string; params: SqlValue[] } => ({
+        sql: `FROM events e WHERE e.camera_id = ? AND e.state = 'stored' AND e.stored_at IS NOT NULL
+                AND e.deleted_on_camera_at IS NULL
+                ${options.requireBackup ? "AND e.backup_state = 'done'" : ''}
+                ${cursor ? 'AND (e.triggered_at_utc > ? OR (e.triggered_at_utc = ? AND e.id > ?))' : ''}`,
+        params: cursor ? [camera.id, cursor.at, cursor.at, cursor.id] : [camera.id],
+      });
+      for (;;) {
+        signal?.throwIfAborted();
+        if (!options.dryRun && (!callback || unavailable.has(camera.serial_number))) {
+          // the camera's recordings not tried wait for the next run
+          const where = due();
+          const left = await this.store.db.get<{ n: number }>(
+            `SELECT count(*) AS n ${where.sql}`,
+            where.params,
+          );
+          report.cameraUnavailable += left?.n ?? 0;
+          break;
         }
+        const where = due();
+        const rows = await this.store.db.all<{ id: number; file_name: string; triggered_at_utc: string }>(
+          `SELECT e.id, e.file_name, e.triggered_at_utc ${where.sql} ORDER BY e.triggered_at_utc, e.id LIMIT ?`,
+          [...where.params, CAMERA_BATCH],
+        );
+        for (const row of rows) {
+          signal?.throwIfAborted();
+          cursor = { at: row.triggered_at_utc, id: row.id };
+          if (options.dryRun) report.deletedOnCamera += 1;
+          else if (callback) {
+            await this.deleteOneOnCamera(callback, camera.serial_number, row, report, fail, {
+              unavailable,
+              failuresBySerial,
+            });
+            if (unavailable.has(camera.serial_number)) break;
+          }
+        }
+        if (rows.length < CAMERA_BATCH && !unavailable.has(camera.serial_number)) break;
+      }
+    }
+  }
+
+  /** Deletes one recording on its camera and marks it; a camera unavailable or failing 3 times is left alone. */
+  private async deleteOneOnCamera(
+    callback: DeleteOnCamera,
+    serial: string,
+    row: { id: number; file_name: string },
+    report: RetentionReport,
+    fail: (id: number, fileName: string, err: unknown) => void,
+    cameras: { unavailable: Set<string>; failuresBySerial: Map<string, number> },
+  ): Promise<void> {
+    try {
+      const deleted = await callback(serial, row.file_name);
+      await this.store.markDeletedOnCamera(row.id);
+      await this.store.audit(this.actor, 'delete-on-camera', `event:${row.id}`, {
+        cameraSerial: serial,
+        fileName: row.file_name,
+        alreadyGone: !deleted,
+      });
+      report.deletedOnCamera += 1;
+      if (!deleted) report.alreadyGoneOnCamera += 1;
+    } catch (err) {
+      if (err instanceof CameraUnavailableError) {
+        cameras.unavailable.add(serial);
+        report.cameraUnavailable += 1;
+      } else {
+        fail(row.id, row.file_name, err);
+        // a camera that keeps failing is left alone for this run
+        const n = (cameras.failuresBySerial.get(serial) ?? 0) + 1;
+        cameras.failuresBySerial.set(serial, n);
+        if (n >= 3) cameras.unavailable.add(serial);
       }
     }
   }

@@ -111,6 +111,8 @@ export interface StoredMedia {
    * `none` when none was asked for (default: `none`).
    */
   thumbnailState?: 'pending' | 'missing' | 'none';
+  /** The recording is to be announced to the flow: kept in the row until `markAnnounced` (default false). */
+  announce?: boolean;
 }
 
 /** Retry delays kept in the row: `baseDelayMs` doubled per attempt, at most `maxDelayMs`. */
@@ -632,6 +634,8 @@ export class EventStore {
       states?: EventState[];
       /** Only rows due by then (ISO UTC): a failed row waits for its `nextAttemptAt`. */
       dueBy?: string;
+      /** Keyset cursor: only rows whose id is greater (the last id of the previous page). */
+      afterId?: number;
     } = {},
   ): Promise<EventRecord[]> {
     const states = options.states ?? ['new', 'fetching', 'failed'];
@@ -651,6 +655,10 @@ export class EventStore {
     if (options.dueBy !== undefined) {
       where.push('(e.next_attempt_at IS NULL OR e.next_attempt_at <= ?)');
       params.push(options.dueBy);
+    }
+    if (options.afterId !== undefined) {
+      where.push('e.id > ?');
+      params.push(options.afterId);
     }
     params.push(Math.max(1, Math.min(options.limit ?? 1000, 100_000)));
     const rows = await this.db.all<EventRow>(
@@ -706,7 +714,8 @@ export class EventStore {
     const res = await this.db.run(
       `UPDATE events SET state = 'stored', stored_at = ?, last_error = NULL, next_attempt_at = NULL,
          video_path = ?, video_size = ?, video_sha256 = ?, thumb_path = ?, thumb_size = ?, thumb_sha256 = ?,
-         thumb_state = ?, thumb_attempts = 0, thumb_next_attempt_at = ?
+         thumb_state = ?, thumb_attempts = 0, thumb_next_attempt_at = ?,
+         announce_pending = CASE WHEN ? THEN 1 ELSE announce_pending END
        WHERE id = ? AND state IN ('new', 'fetching', 'failed', 'gone') AND retired_at IS NULL`,
       [
         this.now(),
@@ -718,6 +727,7 @@ export class EventStore {
         media.thumbnail?.sha256 ?? null,
         thumbState,
         thumbState === 'pending' ? this.now() : null,
+        media.announce === true ? 1 : 0,
         id,
       ],
     );
@@ -745,12 +755,43 @@ export class EventStore {
     return this.get(id);
   }
 
+  /**
+   * Stored recordings whose announcement to the flow was not handed over (a stop or a crash came between
+   * `markStored` and the hand-over), oldest first.
+   */
+  async listAnnouncePending(options: { limit?: number; afterId?: number } = {}): Promise<EventRecord[]> {
+    const rows = await this.db.all<EventRow>(
+      `${EVENT_SELECT} WHERE e.announce_pending = 1 AND e.state = 'stored' AND e.retired_at IS NULL AND e.id > ?
+       ORDER BY e.id LIMIT ?`,
+      [options.afterId ?? 0, Math.max(1, Math.min(options.limit ?? 1000, 100_000))],
+    );
+    return rows.map(toEventRecord);
+  }
+
+  /** The announcements of these recordings were handed over: they are not replayed. */
+  async markAnnounced(ids: readonly number[]): Promise<void> {
+    for (let i = 0; i < ids.length; i += 500) {
+      const batch = ids.slice(i, i + 500).map(checkId);
+      await this.db.run(
+        `UPDATE events SET announce_pending = 0 WHERE announce_pending = 1 AND id IN (${batch.map(() => '?').join(', ')})`,
+        batch,
+      );
+    }
+  }
+
   /** Stored recordings whose thumbnail is to be tried again and is due by `dueBy` (ISO UTC), oldest due first. */
-  async listThumbnailsDue(options: { dueBy?: string; limit?: number } = {}): Promise<EventRecord[]> {
+  async listThumbnailsDue(
+    options: { dueBy?: string; limit?: number; cameraSerial?: string } = {},
+  ): Promise<EventRecord[]> {
+    const camera = options.cameraSerial !== undefined ? 'AND c.serial_number = ?' : '';
     const rows = await this.db.all<EventRow>(
       `${EVENT_SELECT} WHERE e.thumb_state = 'pending' AND e.state = 'stored' AND e.retired_at IS NULL
-         AND e.thumb_next_attempt_at <= ? ORDER BY e.thumb_next_attempt_at, e.id LIMIT ?`,
-      [options.dueBy ?? this.now(), Math.max(1, Math.min(options.limit ?? 1000, 100_000))],
+         AND e.thumb_next_attempt_at <= ? ${camera} ORDER BY e.thumb_next_attempt_at, e.id LIMIT ?`,
+      [
+        options.dueBy ?? this.now(),
+        ...(options.cameraSerial !== undefined ? [options.cameraSerial] : []),
+        Math.max(1, Math.min(options.limit ?? 1000, 100_000)),
+      ],
     );
     return rows.map(toEventRecord);
   }
@@ -839,6 +880,7 @@ export class EventStore {
     id: number,
     download: (target: FetchTarget) => Promise<FetchResult>,
     backoff?: RetryBackoff,
+    options: { announce?: boolean } = {},
   ): Promise<EventRecord | undefined> {
     const event = await this.markFetching(id);
     if (!event) return undefined;
@@ -856,6 +898,7 @@ export class EventStore {
           : null,
         thumbnailState:
           result.thumbnailError !== undefined ? 'pending' : result.thumbnailMissing ? 'missing' : 'none',
+        announce: options.announce === true,
       };
       const actual = await this.media.fileSize(videoPath);
       if (actual !== result.video.bytes) {

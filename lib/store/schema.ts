@@ -158,7 +158,15 @@ UPDATE events SET thumb_state = 'stored' WHERE thumb_sha256 IS NOT NULL;
 CREATE INDEX events_thumb_due ON events (thumb_next_attempt_at, id) WHERE thumb_state = 'pending';
 `;
 
+// A recording the archive stored is to be announced to the flow (the alert path): set in the same statement
+// that marks it stored, cleared once the announcement was handed over; replayed at start when still set.
+const v3 = `
+ALTER TABLE events ADD COLUMN announce_pending INTEGER NOT NULL DEFAULT 0 CHECK (announce_pending IN (0, 1));
+CREATE INDEX events_announce ON events (id) WHERE announce_pending = 1;
+`;
+
 export const STORE_MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'cameras, events, tags, backup outbox, audit', up: v1 },
   { version: 2, description: 'thumbnail state and per-row retry times', up: v2 },
+  { version: 3, description: 'announcements of stored recordings not handed over yet', up: v3 },
 ];

@@ -44,6 +44,22 @@ export const STORE_DEFAULTS = {
   mediaDir: 'media',
 } as const;
 
+/** How long the store waits, when closing, for the nodes using it to finish (ms), unless settings say otherwise. */
+export const STORE_CLOSE_TIMEOUT_MS = 10_000;
+
+/**
+ * `pfcam.storeCloseTimeout` (ms) from settings.js: how long a closing store waits for its users before it closes
+ * the database anyway. Below Node-RED's own 15 s close limit by default.
+ */
+export function storeCloseTimeoutMs(settings: StoreSettings): number {
+  const pfcam = settings.pfcam;
+  const raw =
+    pfcam !== null && typeof pfcam === 'object'
+      ? (pfcam as { storeCloseTimeout?: unknown }).storeCloseTimeout
+      : undefined;
+  return typeof raw === 'number' && Number.isFinite(raw) && raw >= 0 ? raw : STORE_CLOSE_TIMEOUT_MS;
+}
+
 function bool(raw: unknown, fallback: boolean): boolean {
   if (raw === undefined || raw === null || raw === '') return fallback;
   return raw === true || raw === 'true';

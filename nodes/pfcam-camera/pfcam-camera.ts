@@ -15,6 +15,7 @@ import {
 } from '../../lib/camera/camera-health';
 import { WriteLock } from '../../lib/camera/write-lock';
 import { cameras } from '../../lib/cameras/camera-registry';
+import type { LiveCaps } from '../../lib/live/live-caps';
 import { errorText } from '../../lib/errors';
 import { handleClose } from '../shared/input';
 import { Status } from '../shared/status';
@@ -112,9 +113,16 @@ export default function (RED: NodeAPI): void {
       health: { value: health },
       snapshot: { get: (): HealthSnapshot => health.snapshot },
       serialNumber: { get: (): string | undefined => health.snapshot.serialNumber },
+      liveCaps: { get: (): LiveCaps | undefined => config?.liveCaps },
       displayName: {
         get: (): string => config?.name || health.snapshot.name || config?.baseUrl || node.id,
       },
+    });
+    Object.defineProperty(node, 'rtspCredentials', {
+      value: () =>
+        config?.username !== undefined
+          ? { username: config.username, password: config.password ?? '' }
+          : undefined,
     });
     node.exclusive = <T>(work: () => Promise<T>): Promise<T> => lock.run(work);
     node.register = (user: Node, onUserChange?: (change: HealthChange) => void): (() => void) => {

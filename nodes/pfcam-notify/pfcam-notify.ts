@@ -194,11 +194,11 @@ export default function (RED: NodeAPI): void {
     handleClose(node, async () => {
       closed = true;
       if (refresh) clearImmediate(refresh);
-      store?.deregister(node);
       await ready.then(
         (n) => n.close(),
         () => undefined,
       );
+      store?.deregister(node);
       status.clear();
     });
   }

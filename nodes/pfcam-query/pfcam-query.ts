@@ -236,7 +236,7 @@ export default function (RED: NodeAPI): void {
       };
     };
 
-    handleInput<QueryInputMessage>(node, status, async (msg, send) => {
+    const answer = async (msg: QueryInputMessage, send: (m: QueryOutputMessage) => void): Promise<void> => {
       if (setupError || !config) throw setupError ?? new Error('pfcam-query is not configured');
       if (!isStoreHandle(store)) {
         throw new PfcamError('errors.noStore', 'no pfcam-store is configured: choose one in the node');
@@ -248,9 +248,20 @@ export default function (RED: NodeAPI): void {
       if (result.filename !== undefined) out.filename = result.filename;
       if (result.contentType !== undefined) out.contentType = result.contentType;
       send(out);
+    };
+
+    /** Queries running: the node deregisters from the store once they ended. */
+    const running = new Set<Promise<unknown>>();
+    handleInput<QueryInputMessage>(node, status, (msg, send) => {
+      const job = answer(msg, send);
+      running.add(job);
+      const forget = (): void => void running.delete(job);
+      job.then(forget, forget);
+      return job;
     });
 
-    handleClose(node, () => {
+    handleClose(node, async () => {
+      await Promise.allSettled([...running]);
       if (isStoreHandle(store)) store.deregister(node);
       status.clear();
     });

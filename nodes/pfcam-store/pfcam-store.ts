@@ -4,6 +4,7 @@ import type { Database } from '../../lib/store/database';
 import { EventStore } from '../../lib/store/event-store';
 import {
   parseStoreConfig,
+  storeCloseTimeoutMs,
   type RawStoreConfig,
   type StoreConfig,
   type StoreSettings,
@@ -73,6 +74,8 @@ export default function (RED: NodeAPI): void {
     opening.catch((err: unknown) => node.error(RED._('pfcam-store.errors.open', { error: errorText(err) })));
 
     const users = new Set<Node>();
+    /** Wakes the close handler waiting for the last user to deregister. */
+    let onLastUser: (() => void) | undefined;
     let closed = false;
 
     Object.defineProperties(node, {
@@ -92,16 +95,41 @@ export default function (RED: NodeAPI): void {
     };
     node.deregister = (user: Node): void => {
       users.delete(user);
+      if (users.size === 0) onLastUser?.();
     };
 
-    handleClose(node, async () => {
-      if (closed) return;
-      closed = true;
-      users.clear();
-      verifying.abort();
-      const store = await opening.catch(() => undefined);
-      await verified;
-      await store?.close();
+    /**
+     * Node-RED closes every node of a stop or redeploy at once: the database is closed only once every user
+     * deregistered (each does so when its own work ended), or after the time limit, which is logged.
+     */
+    const usersGone = async (): Promise<void> => {
+      if (users.size === 0) return;
+      const limitMs = storeCloseTimeoutMs(settings);
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await new Promise<boolean>((resolve) => {
+        onLastUser = () => resolve(false);
+        timer = setTimeout(() => resolve(true), limitMs);
+      });
+      clearTimeout(timer);
+      onLastUser = undefined;
+      if (timedOut) {
+        const names = [...users].map((u) => `${u.type}:${u.name || u.id}`).join(', ');
+        node.warn(RED._('pfcam-store.log.closeTimeout', { seconds: limitMs / 1000, users: names }));
+      }
+    };
+
+    let closing: Promise<void> | undefined;
+    handleClose(node, () => {
+      closing ??= (async () => {
+        verifying.abort();
+        const store = await opening.catch(() => undefined);
+        await usersGone();
+        await verified;
+        closed = true;
+        users.clear();
+        await store?.close();
+      })();
+      return closing;
     });
   }
 

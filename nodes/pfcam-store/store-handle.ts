@@ -8,7 +8,8 @@
  * ```
  *
  * The store is opened once, on first use, and shared; it is closed when the config node closes (after its
- * users closed). A user node calls `register(node)` in its constructor and `deregister(node)` on close.
+ * users closed). A user node calls `register(node)` in its constructor and `deregister(node)` in its close
+ * handler once its own work ended (the database stays open until the last user deregistered, or a time limit).
  */
 import type { Node } from 'node-red';
 import type { Database } from '../../lib/store/database';

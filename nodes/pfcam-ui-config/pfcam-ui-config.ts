@@ -158,9 +158,9 @@ export default function (RED: NodeAPI): void {
       unregister();
       widgets.clear();
       reboots.close();
-      if (isStoreHandle(store)) store.deregister(node);
       // A long action (a camera restart) is not cut: its camera node owns the abort; wait a little for it.
       await Promise.race([jobs.idle(), new Promise((resolve) => setTimeout(resolve, 2_000).unref())]);
+      if (isStoreHandle(store)) store.deregister(node);
     });
   }
 

@@ -80,12 +80,16 @@ export function widgetController(nodeId: string, screen: Screen, httpNodeRoot: s
 }`;
 }
 
-/** Registers one screen widget type. */
+/**
+ * Registers one screen widget type. `extra` (optional) runs when a widget starts and returns what undoes it at
+ * close (the Cameras screen takes a reference on the live view's routes).
+ */
 export function registerScreenWidget(
   RED: NodeAPI,
   type: string,
   screen: Screen,
   defaultHeight: number,
+  extra?: () => () => void,
 ): void {
   function PfcamUiWidgetNode(this: Node, def: WidgetDef): void {
     RED.nodes.createNode(this, def);
@@ -123,8 +127,10 @@ export function registerScreenWidget(
     const removePush = config.addWidget((change: ChangePush) => {
       node.receive({ payload: change, changed: change.changed });
     });
+    const undoExtra = extra?.();
     handleClose(node, () => {
       removePush();
+      undoExtra?.();
       done();
     });
   }

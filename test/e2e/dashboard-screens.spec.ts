@@ -16,6 +16,8 @@ import { JobBoard } from '../../lib/dashboard/jobs';
 import { parseRetentionOptions } from '../../lib/retention/retention-options';
 import type { ApiRoute } from '../../dashboard/api/api-route';
 import { dashboardRoutes } from '../../dashboard/api/dashboard-routes';
+import { createLiveApi, type LiveApi } from '../../dashboard/api/live-routes';
+import { LiveHub } from '../../lib/live/live-hub';
 import { startCamera, type SimulatedCamera } from '../../simulator';
 import {
   PRINCIPALS,
@@ -26,6 +28,15 @@ import {
   type TestCamera,
 } from '../helpers/dashboard-fixtures';
 import { openFixture, type StoreFixture } from '../unit/store-fixtures';
+
+/** Resolves once `check(read())` holds (polled every 25 ms), rejects after 20 s. */
+async function waitForCount(read: () => number, check: (n: number) => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!check(read())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (now ${read()})`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
 
 type AxeViolation = Awaited<ReturnType<AxeBuilder['analyze']>>['violations'][number];
 
@@ -50,6 +61,8 @@ describe('dashboard screens in Chromium', function () {
   let jobs: JobBoard;
   let reboots: RebootCounter;
   let browser: Browser;
+  let hub: LiveHub;
+  let live: LiveApi;
 
   before(async () => {
     await mkdir(ARTIFACTS, { recursive: true });
@@ -92,9 +105,16 @@ describe('dashboard screens in Chromium', function () {
       changed: () => undefined,
       restartTimeoutMs: 15_000,
     });
+    // the live view over MJPEG (no ffmpeg here: the page falls back from fMP4 as it does without one)
+    hub = new LiveHub({ ffmpegPath: null, mjpeg: { idleCloseMs: 200 } });
+    live = createLiveApi({ cameras: registry, hub });
     const ui = join(__dirname, '..', '..', 'dashboard', 'ui');
-    api = await startTestApi([session, ...routes], {
+    api = await startTestApi([session, ...routes, ...live.routes], {
       files: {
+        '/pfcam/ui/live/live-view.js': {
+          type: 'text/javascript',
+          body: await readFile(join(ui, 'live', 'live-view.js')),
+        },
         '/host.html': { type: 'text/html; charset=utf-8', body: HOST },
         '/pfcam-ui/assets/pfcam-ui.mjs': {
           type: 'text/javascript',
@@ -121,6 +141,8 @@ describe('dashboard screens in Chromium', function () {
 
   after(async () => {
     await browser?.close();
+    live?.close();
+    await hub?.close();
     await api?.close();
     await jobs?.idle();
     reboots?.close();
@@ -171,6 +193,82 @@ describe('dashboard screens in Chromium', function () {
           await page.context().close();
         }
       }
+    }
+  });
+
+  it('shows a camera card live in its own panel (still, live on click, state) and a grid of all cameras, at both sizes', async function () {
+    this.timeout(90_000);
+    for (const size of [
+      { width: 390, height: 844 },
+      { width: 1600, height: 1000 },
+    ]) {
+      const page = await open(PRINCIPALS.viewer, 'cameras', size);
+      try {
+        const card = page.locator('.pfcam-card').first();
+        assert.equal(
+          await page.locator('.pfcam-live-all pfcam-live-grid').count(),
+          1,
+          'the grid of all cameras',
+        );
+        // the card's still (a snapshot), before anyone watches live
+        await page.waitForFunction(
+          () => {
+            const grid = document.querySelector('.pfcam-card pfcam-live-grid');
+            const img = grid?.shadowRoot?.querySelector<HTMLImageElement>('.tile img');
+            return Boolean(img && img.complete && img.naturalWidth > 0);
+          },
+          undefined,
+          { timeout: 20_000 },
+        );
+        await card.locator('pfcam-live-grid .tile').click();
+        const shown = await page.waitForFunction(
+          () => {
+            const grid = document.querySelector('.pfcam-card pfcam-live-grid');
+            const panel = grid?.shadowRoot?.querySelector<HTMLElement>('pfcam-live-panel');
+            const img = panel?.shadowRoot?.querySelector<HTMLImageElement>('img.live');
+            const badge = panel?.shadowRoot?.querySelector('.badge[role="status"]');
+            if (!panel || !img || !img.complete || img.naturalWidth === 0) return false;
+            if (panel.dataset.state !== 'live') return false;
+            return {
+              state: badge?.textContent,
+              width: img.naturalWidth,
+              box: panel.getBoundingClientRect().width,
+            };
+          },
+          undefined,
+          { timeout: 30_000 },
+        );
+        const seen = (await shown.jsonValue()) as { state: string; width: number; box: number };
+        assert.equal(seen.state, 'live', 'the state text says live');
+        assert.ok(seen.box <= size.width, 'the panel fits the viewport width');
+        await waitForCount(
+          () => sim.control.liveStreams().open,
+          (n) => n === 1,
+          'one camera stream',
+        );
+        await page.screenshot({
+          path: join(ARTIFACTS, `dashboard-cameras-live-${size.width}x${size.height}.png`),
+          fullPage: true,
+        });
+        // "Stop live" goes back to the still
+        await card.locator('pfcam-live-grid button.close').click();
+        assert.equal(
+          await page.evaluate(
+            () =>
+              document
+                .querySelector('.pfcam-card pfcam-live-grid')
+                ?.shadowRoot?.querySelector('pfcam-live-panel') ?? null,
+          ),
+          null,
+        );
+      } finally {
+        await page.context().close();
+      }
+      await waitForCount(
+        () => sim.control.liveStreams().open,
+        (n) => n === 0,
+        'the camera stream closed',
+      );
     }
   });
 

@@ -22,6 +22,12 @@ declare module 'node-red-node-test-helper' {
     unload(): Promise<void>;
     getNode(id: string): TestNode;
     clearFlows(): Promise<void>;
+    /** Deploys `testFlow` over the running one: "full", "flows" or "nodes" (only the changed nodes restart). */
+    setFlows(
+      testFlow: unknown[],
+      type?: 'full' | 'flows' | 'nodes',
+      testCredentials?: Record<string, unknown>,
+    ): Promise<void>;
     startServer(done?: () => void): Promise<void>;
     stopServer(done?: () => void): Promise<void>;
     request(): unknown;

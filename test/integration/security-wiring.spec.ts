@@ -21,6 +21,8 @@ import { freshTotpCode } from '../helpers/totp-codes';
 const root = resolve(__dirname, '..', '..');
 const ADMIN = { name: 'chief', password: 'admin password 0123', secret: newTotpSecret() };
 const VIEWER = { name: 'watcher', password: 'viewer password 0123', secret: newTotpSecret() };
+/** A second viewer, for the login-regeneration test (each login spends a TOTP step of its user). */
+const SECOND = { name: 'second', password: 'second password 0123', secret: newTotpSecret() };
 /** A user created as the first admin is without PFCAM_ADMIN_*: a one-time password and no authenticator. */
 const NEWCOMER = { name: 'newcomer', password: 'one-time password 0123' };
 
@@ -102,6 +104,12 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
       totpSecret: VIEWER.secret,
     });
     await users.create({
+      name: SECOND.name,
+      password: SECOND.password,
+      role: 'viewer',
+      totpSecret: SECOND.secret,
+    });
+    await users.create({
       name: NEWCOMER.name,
       password: NEWCOMER.password,
       role: 'manager',
@@ -151,10 +159,13 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
     rmSync(dir, { recursive: true, force: true });
   });
 
-  async function login(who: typeof VIEWER): Promise<{ cookie: string; csrf: string }> {
+  async function login(
+    who: typeof VIEWER,
+    planted?: string,
+  ): Promise<{ cookie: string; csrf: string; setCookie: string }> {
     const res = await fetch(`${base}/pfcam/login`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...(planted ? { cookie: planted } : {}) },
       body: JSON.stringify({
         username: who.name,
         password: who.password,
@@ -165,7 +176,7 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
     const cookie = /pfcam\.sid=[^;]+/.exec(res.headers.get('set-cookie') ?? '')?.[0];
     assert.ok(cookie);
     const body = (await res.json()) as { csrfToken: string };
-    return { cookie, csrf: body.csrfToken };
+    return { cookie, csrf: body.csrfToken, setCookie: res.headers.get('set-cookie') ?? '' };
   }
 
   function connect(headers: Record<string, string>): Socket {
@@ -202,7 +213,37 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
     const { cookie } = await login(VIEWER);
     const res = await fetch(`${base}/pfcam/api/session`, { headers: { cookie } });
     assert.equal(res.status, 200);
+    // the dashboard's pages come with the security headers of a modern app
+    const page = await fetch(`${base}/ui/`, { headers: { cookie, accept: 'text/html' } });
+    assert.equal(page.status, 200);
+    const csp = page.headers.get('content-security-policy') ?? '';
+    assert.match(csp, /default-src 'self'/);
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.match(csp, /object-src 'none'/);
+    assert.doesNotMatch(csp, /script-src[^;]*'unsafe-inline'/);
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal(page.headers.get('referrer-policy'), 'no-referrer');
     assert.equal(((await res.json()) as { user: { name: string } }).user.name, VIEWER.name);
+  });
+
+  it('issues a new signed, httpOnly, SameSite=Strict session at every login, and the session it replaces dies', async () => {
+    const first = await login(SECOND);
+    assert.match(first.setCookie, /HttpOnly/i);
+    assert.match(first.setCookie, /SameSite=Strict/i);
+    // a session id is signed: a made-up cookie is no session
+    const madeUp = 'pfcam.sid=s%3Aforged.signature';
+    assert.equal((await fetch(`${base}/pfcam/api/session`, { headers: { cookie: madeUp } })).status, 401);
+    // signing in with a session cookie already set (fixation) gives a new one; the old one no longer works
+    const second = await login(SECOND, first.cookie);
+    assert.notEqual(second.cookie, first.cookie);
+    assert.equal(
+      (await fetch(`${base}/pfcam/api/session`, { headers: { cookie: second.cookie } })).status,
+      200,
+    );
+    assert.equal(
+      (await fetch(`${base}/pfcam/api/session`, { headers: { cookie: first.cookie } })).status,
+      401,
+    );
   });
 
   it('refuses the dashboard socket without a session cookie and from a foreign origin', async () => {
@@ -260,6 +301,10 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
       ],
     });
     const page = await browser.newPage();
+    const refused: string[] = [];
+    page.on('console', (m) => {
+      if (/Content Security Policy/i.test(m.text())) refused.push(m.text());
+    });
     await page.goto(`${base}/ui/`);
     assert.match(page.url(), /\/pfcam\/login\?next=\/ui\/$/);
     await page.getByLabel('User name').fill(ADMIN.name);
@@ -269,6 +314,7 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
     await Promise.all([page.waitForURL(`${base}/ui/**`, { timeout: 20_000 }), page.click('#submit')]);
     await page.waitForSelector('text=Home', { timeout: 20_000 });
     await page.screenshot({ path: join(root, 'test-artifacts', 'security-dashboard.png') });
+    assert.deepEqual(refused, [], 'the dashboard runs under its Content-Security-Policy');
   });
 
   it('gives a new account a setup session only: no dashboard, socket or API until the password is changed and an authenticator enrolled', async () => {

@@ -11,6 +11,8 @@ import type { CameraEvent } from '../../lib/camera/types';
 import { EventStore } from '../../lib/store/event-store';
 import { startCamera, type SimulatedCamera } from '../../simulator';
 import { helper, type FlowNode } from '../helpers/node-red';
+import { freePort } from '../helpers/node-red-process';
+import { waitUntil } from '../helpers/wait-for';
 
 type TestNode = ReturnType<typeof helper.getNode>;
 
@@ -169,6 +171,37 @@ describe('pfcam-archive node', function () {
     const seen = collect<StoredRecordingMessage>(helper.getNode('out'));
     await until(() => seen.length === 2);
     assert.deepEqual(seen.map((m) => m.payload.id).sort(), [...ids].sort());
+  });
+
+  it("fetches a reachable camera's recordings even when more than a scan's worth of older ones wait for a dead camera", async () => {
+    await withStore(async (store) => {
+      // Seeding only: 10,001 pending recordings of a camera that is never reached, older than the live ones.
+      const cameraId = await store.upsertCamera('PF-DEAD');
+      await store.db.run(
+        `INSERT INTO events (camera_id, file_name, triggered_at, triggered_at_utc, vid_ext, thmb_ext)
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 10000)
+         SELECT ?, 'dead-' || i, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00.000Z', '.mp4', '.jpg' FROM n`,
+        [cameraId],
+      );
+    });
+    await discover();
+    const deadPort = await freePort(); // nothing listens there
+    const nodes = flow({ recoverOnStart: true, retryInterval: 0.5 });
+    nodes.push({
+      id: 'dead',
+      type: 'pfcam-camera',
+      url: `http://127.0.0.1:${deadPort}`,
+      probeInterval: 30,
+      timeout: 2,
+    });
+    await helper.load([cameraNode, storeNode, archiveNode], nodes);
+    const out = helper.getNode('out');
+    const seen = collect<StoredRecordingMessage>(out);
+    await waitUntil('both live recordings stored', out, 'input', () => seen.length === 2, 15_000);
+    assert.deepEqual(
+      seen.map((m) => m.payload.cameraSerial),
+      [sim.serialNumber, sim.serialNumber],
+    );
   });
 
   it('refuses a payload that names no recording through its failure path', async () => {

@@ -9,6 +9,7 @@ import storeNode from '../../nodes/pfcam-store/pfcam-store';
 import { EventStore, type EventRecord } from '../../lib/store/event-store';
 import { startCamera, type SimulatedCamera } from '../../simulator';
 import { helper, nextMessage, type FlowNode } from '../helpers/node-red';
+import { freePort } from '../helpers/node-red-process';
 import {
   addStoredRecording,
   daysAgo,
@@ -196,5 +197,68 @@ describe('pfcam-retention node', function () {
     helper.getNode('retention').receive({ payload: {} });
     assert.equal((await again).payload.deletedOnCamera, 0);
     assert.equal(sim.control.requests().filter((r) => r.method === 'DELETE').length, 0);
+  });
+
+  it('deletes on a reachable camera even when more than a batch of older recordings wait for a dead one', async () => {
+    sim = await startCamera({ seed: 32, recordings: 3, videoBytes: 10_000 });
+    const onCamera = sim.control.recordings();
+    const store = await EventStore.open({ databaseFile: databaseFile(), mediaDir: mediaDir() });
+    try {
+      // Seeding only: no fsync per row.
+      await store.db.exec('PRAGMA synchronous = OFF');
+      // 600 older recordings of a camera that is never reached (more than one batch of 500).
+      for (let i = 0; i < 600; i++) {
+        await addStoredRecording(store, {
+          serial: 'PF-DEAD',
+          fileName: `dead-${i}`,
+          triggeredAt: daysAgo(30),
+          videoBytes: 16,
+          thumbBytes: 0,
+        });
+      }
+      for (const [i, r] of onCamera.entries()) {
+        await addStoredRecording(store, {
+          serial: sim.serialNumber,
+          fileName: r.fileName,
+          triggeredAt: daysAgo(3 - i),
+        });
+      }
+    } finally {
+      await store.close();
+    }
+
+    const deadPort = await freePort(); // nothing listens there
+    await helper.load(
+      [storeNode, cameraNode, retentionNode],
+      flow({ deleteOnCamera: true, requireBackup: false }, [
+        {
+          id: 'dead',
+          type: 'pfcam-camera',
+          url: `http://127.0.0.1:${deadPort}`,
+          probeInterval: 30,
+          timeout: 2,
+        },
+        { id: 'cam', type: 'pfcam-camera', url: sim.url, probeInterval: 30, timeout: 5 },
+      ]),
+    );
+    const cam: unknown = helper.getNode('cam');
+    assert.ok(isCameraConfigNode(cam));
+    if (cam.serialNumber === undefined) {
+      await new Promise<void>((resolve) => {
+        const listener = (): void => {
+          if (cam.serialNumber === undefined) return;
+          cam.health.off('change', listener);
+          resolve();
+        };
+        cam.health.on('change', listener);
+      });
+    }
+
+    const reply = nextMessage<RetentionReportMessage>(helper.getNode('out'));
+    helper.getNode('retention').receive({ payload: {} });
+    const msg = await reply;
+    assert.equal(msg.payload.deletedOnCamera, 3);
+    assert.equal(msg.payload.cameraUnavailable, 600);
+    assert.deepEqual(sim.control.recordings(), []);
   });
 });

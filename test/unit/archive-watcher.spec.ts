@@ -138,6 +138,8 @@ describe('archive watcher', () => {
     const camera = new FakeCamera('S-1');
     const { watcher, seen } = watch(camera);
     await until(() => camera.feeds.length === 1 && watcher.status.state === 'live');
+    // the first reconcile done, so that the recording reaches the watcher by the feed first
+    await watcher.settled();
     camera.push('live-1');
     await until(() => seen.length === 1);
     await watcher.reconcileNow();

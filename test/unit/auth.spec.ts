@@ -7,7 +7,7 @@ import { AuditLog } from '../../lib/auth/audit';
 import { hashPassword, passwordProblem, verifyPassword } from '../../lib/auth/passwords';
 import { LoginRateLimiter } from '../../lib/auth/rate-limit';
 import { SecretBox } from '../../lib/auth/secret-box';
-import { SessionTable } from '../../lib/auth/session-store';
+import { SessionTable, sessionHandle, sessionKey, type RevokeEvent } from '../../lib/auth/session-store';
 import { Tokens } from '../../lib/auth/tokens';
 import { matchStep, totpCode, TOTP_PERIOD } from '../../lib/auth/totp';
 import { Users } from '../../lib/auth/users';
@@ -135,10 +135,49 @@ describe('auth logic', function () {
     await table.set('s3', { userId: 7 });
     await table.set('s4', { userId: 7 });
     const revoked: string[] = [];
-    table.on('revoke', (e: { sid: string }) => revoked.push(e.sid));
+    table.on('revoke', (e: RevokeEvent) => revoked.push(e.key));
     assert.equal(await table.revokeUser(7, 'test', 's4'), 1);
-    assert.deepEqual(revoked, ['s3']);
+    assert.deepEqual(revoked, [sessionKey('s3')]);
     assert.equal((await table.listForUser(7)).length, 1);
+  });
+
+  it('never stores a session id, writes the last-seen time at most once a minute, and sweeps expired sessions', async () => {
+    let now = 5_000_000;
+    const table = await SessionTable.open(db, {
+      idleMs: 30 * 60_000,
+      absoluteMs: 12 * 3600_000,
+      now: () => now,
+    });
+    const sid = 'the-secret-session-id-0123456789';
+    await table.set(sid, { userId: 9 });
+    const rows = await db.all<{ sid: string }>('SELECT sid FROM auth_sessions WHERE user_id = 9');
+    assert.deepEqual(
+      rows.map((r) => r.sid),
+      [sessionKey(sid)],
+    );
+    assert.equal((await table.listForUser(9))[0]?.handle, sessionHandle(sid));
+    const seen = async (): Promise<number | undefined> =>
+      (await db.get<{ last_seen_at: number }>('SELECT last_seen_at FROM auth_sessions WHERE user_id = 9'))
+        ?.last_seen_at;
+    now += 1000;
+    await table.touch(sid);
+    const first = await seen();
+    now += 1000;
+    await table.touch(sid);
+    assert.equal(await seen(), first, 'a second touch within the minute writes nothing');
+    now += 60_000;
+    await table.touch(sid);
+    assert.equal(await seen(), now);
+    // expired unseen: the sweep ends it and says so, without any request
+    const ended: RevokeEvent[] = [];
+    table.on('revoke', (e: RevokeEvent) => ended.push(e));
+    now += 31 * 60_000;
+    assert.equal(await table.sweep(), 1);
+    assert.deepEqual(
+      ended.map((e) => [e.key, e.reason]),
+      [[sessionKey(sid), 'expired']],
+    );
+    assert.equal(await table.get(sid), undefined);
   });
 
   it('stores API tokens hashed, authenticates them with their scopes, and refuses them once revoked', async () => {

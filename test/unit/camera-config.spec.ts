@@ -29,6 +29,7 @@ describe('camera config', () => {
       username: undefined,
       password: undefined,
       tls: { rejectUnauthorized: true, ca: undefined },
+      liveCaps: { maxFps: 0, maxWidth: 0 },
     });
   });
 

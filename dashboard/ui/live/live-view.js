@@ -1,11 +1,15 @@
 /*
  * The live view's front end: two custom elements, no globals.
  *   <pfcam-live-grid api="/pfcam/api">  a grid of every camera the user may watch (stills refreshed once a
- *                                       minute, live on click), opening a panel per camera.
+ *                                       minute, live on click), opening a panel per camera. With
+ *                                       camera="SERIAL" it shows that one camera (a camera card's live panel):
+ *                                       its still, live in place on click, "Stop live" back to the still.
  *   <pfcam-live-panel api="/pfcam/api" camera="SERIAL" name="...">  one camera live: fMP4 over a WebSocket
  *                                       into Media Source Extensions (kept near the live edge), MJPEG through
  *                                       an <img> as the fallback; state, snapshot, "save as recording".
  * Data comes from the session-checked API (cookies, same origin). Camera names are set as text only.
+ * Moving an element in the page (a screen redrawn around it) does not restart its stream: the stop on
+ * disconnect waits a microtask and is skipped when the element is back in the document.
  */
 (function () {
   'use strict';
@@ -28,6 +32,8 @@
     .tile { position: relative; border: 1px solid #8884; border-radius: 6px; overflow: hidden; cursor: pointer;
             background: #111; color: #fff; padding: 0; text-align: left; }
     .tile img { display: block; width: 100%; aspect-ratio: 16 / 9; object-fit: cover; background: #222; }
+    .grid.single { grid-template-columns: 1fr; }
+    [hidden] { display: none !important; }
     .tile .name { display: block; padding: 4px 8px; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
     .badge { display: inline-block; padding: 0 6px; border-radius: 8px; font-size: 12px; background: #555; color: #fff; }
     .badge[data-state="live"] { background: #2a7d2a; }
@@ -204,7 +210,10 @@
 
   class LivePanel extends HTMLElement {
     connectedCallback() {
-      if (this.shadowRoot) return this.start();
+      if (this.shadowRoot) {
+        if (!this.running) this.start();
+        return;
+      }
       const root = this.attachShadow({ mode: 'open' });
       root.appendChild(el('style', {}, STYLE));
       const panel = el('div', { class: 'panel' });
@@ -234,7 +243,9 @@
     }
 
     disconnectedCallback() {
-      this.stop();
+      Promise.resolve().then(() => {
+        if (!this.isConnected) this.stop();
+      });
     }
 
     get base() {
@@ -243,6 +254,7 @@
 
     start() {
       this.stop();
+      this.running = true;
       const mode = this.getAttribute('mode') || 'auto';
       if (mode !== 'mjpeg' && 'MediaSource' in window) this.startFmp4();
       else this.startMjpeg('');
@@ -251,6 +263,7 @@
     }
 
     stop() {
+      this.running = false;
       if (this.player) this.player.close();
       this.player = undefined;
       clearInterval(this.stateTimer);
@@ -328,20 +341,32 @@
 
   class LiveGrid extends HTMLElement {
     connectedCallback() {
+      if (this.refreshTimer) return;
       if (!this.shadowRoot) {
         const root = this.attachShadow({ mode: 'open' });
         root.appendChild(el('style', {}, STYLE));
         this.panelHost = el('div');
-        this.gridEl = el('div', { class: 'grid' });
+        this.closeBtn = el('button', { type: 'button', class: 'close', hidden: '' }, 'Stop live');
+        this.closeBtn.addEventListener('click', () => this.closePanel());
+        this.gridEl = el('div', { class: this.single ? 'grid single' : 'grid' });
         this.msg = el('div', { class: 'msg' });
-        root.append(this.panelHost, this.gridEl, this.msg);
+        root.append(this.panelHost, this.closeBtn, this.gridEl, this.msg);
       }
       void this.load();
       this.refreshTimer = setInterval(() => this.refreshStills(), STILL_REFRESH_MS);
     }
 
     disconnectedCallback() {
-      clearInterval(this.refreshTimer);
+      Promise.resolve().then(() => {
+        if (this.isConnected) return;
+        clearInterval(this.refreshTimer);
+        this.refreshTimer = undefined;
+      });
+    }
+
+    /** The one camera this grid shows (a camera card), or null for all. */
+    get single() {
+      return this.getAttribute('camera');
     }
 
     async load() {
@@ -355,8 +380,14 @@
       this.canRecord = list.canRecord === true;
       this.gridEl.textContent = '';
       this.tiles = [];
-      for (const camera of list.cameras) {
-        const tile = el('button', { class: 'tile', type: 'button', 'data-camera': camera.serial });
+      const cameras = this.single ? list.cameras.filter((c) => c.serial === this.single) : list.cameras;
+      for (const camera of cameras) {
+        const tile = el('button', {
+          class: 'tile',
+          type: 'button',
+          'data-camera': camera.serial,
+          title: 'Click to watch live',
+        });
         const img = el('img', { alt: '' });
         const name = el('span', { class: 'name' });
         const badge = el(
@@ -370,7 +401,7 @@
         this.gridEl.appendChild(tile);
         this.tiles.push({ camera, img });
       }
-      if (list.cameras.length === 0) this.msg.textContent = 'No camera to show';
+      if (cameras.length === 0) this.msg.textContent = 'No camera to show';
       this.refreshStills();
     }
 
@@ -393,6 +424,18 @@
       this.panelHost.textContent = '';
       this.panelHost.appendChild(panel);
       this.current = panel;
+      this.dataset.live = camera.serial;
+      this.closeBtn.removeAttribute('hidden');
+      if (this.single) this.gridEl.setAttribute('hidden', '');
+    }
+
+    closePanel() {
+      if (this.current) this.current.remove();
+      this.current = undefined;
+      delete this.dataset.live;
+      this.closeBtn.setAttribute('hidden', '');
+      this.gridEl.removeAttribute('hidden');
+      this.refreshStills();
     }
   }
 
