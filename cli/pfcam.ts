@@ -12,6 +12,9 @@ interface Command {
 
 /** Command name -> module (relative to this file) whose `command` export implements it. */
 const COMMANDS: Readonly<Record<string, string>> = {
+  backup: './backup-command',
+  'rebuild-index': './rebuild-command',
+  restore: './restore-command',
   user: './user-command',
 };
 

@@ -42,6 +42,8 @@ import {
 } from '../../lib/dashboard/recordings';
 import { retentionDryRun, systemStatus } from '../../lib/dashboard/system';
 import { InputError, PfcamError, errorText } from '../../lib/errors';
+import { inCameraScope } from '../../lib/auth/permissions';
+import { HEALTH_CONTENT_TYPE, healthReport, healthStatusCode } from '../../lib/ops/health-report';
 import type { RetentionOptions } from '../../lib/retention/retention-options';
 import type { EventRecord, EventStore } from '../../lib/store/event-store';
 import { exportEvents, exportZip } from '../../lib/store/export';
@@ -529,6 +531,31 @@ export function dashboardRoutes(ctx: DashboardContext): ApiRoute[] {
       handler: safe(async (req) =>
         json(await savePreferencesFor(await openStore(ctx), req.principal, req.body)),
       ),
+    },
+    {
+      method: 'GET',
+      path: '/health',
+      permission: 'health:read',
+      summary: 'Health report for monitoring (application/health+json): store, cameras, backup, disk, alerts',
+      handler: safe(async (req, res) => {
+        // a principal limited to some cameras sees only those (a camera not probed yet only when unlimited)
+        const visible = ctx.cameras
+          .list()
+          .filter((c) =>
+            c.serialNumber === undefined
+              ? req.principal.cameras === null
+              : inCameraScope(req.principal, c.serialNumber),
+          );
+        const report = await healthReport(
+          await openStore(ctx),
+          visible.map((c) => ({ id: c.id, displayName: c.displayName, snapshot: c.snapshot })),
+        );
+        res.statusCode = healthStatusCode(report);
+        res.setHeader('Content-Type', HEALTH_CONTENT_TYPE);
+        res.setHeader('Cache-Control', 'no-store');
+        res.end(JSON.stringify(report));
+        return { streamed: true };
+      }),
     },
     {
       method: 'GET',

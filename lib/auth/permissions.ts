@@ -17,6 +17,7 @@ export const PERMISSIONS = [
   'events:delete',
   'users:manage',
   'system:manage',
+  'health:read',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -46,6 +47,7 @@ export const TOKEN_SCOPES: readonly Permission[] = [
   'events:download',
   'events:annotate',
   'events:trigger',
+  'health:read',
 ];
 
 /** Someone the server has authenticated: a dashboard user (session) or an integrator's API token. */

@@ -35,6 +35,14 @@ export class BackupQueries {
     return { pendingCount: row?.pending ?? 0, pendingBytes: row?.bytes ?? 0, failedCount: row?.failed ?? 0 };
   }
 
+  /** When an object was last confirmed in the bucket (ISO), or null when none ever was. */
+  async lastSuccessAt(): Promise<string | null> {
+    const row = await this.db.get<{ at: string | null }>(
+      "SELECT max(done_at) AS at FROM backup_outbox WHERE state = 'done'",
+    );
+    return row?.at ?? null;
+  }
+
   /** When the next open row is due (ms; for an in-flight row: when its lease ends), or undefined. */
   async nextDueAt(): Promise<number | undefined> {
     const row = await this.db.get<{ at: string | null }>(

@@ -153,6 +153,28 @@ export async function deliveriesOf(sql: Sql, owner: string, notificationId: stri
   return rows.map(fromRaw);
 }
 
+/** The alert outbox's backlog over every owner, for the health report; null when no alert node ever ran here. */
+export interface OutboxBacklog {
+  /** Deliveries not sent yet (pending or being sent). */
+  pending: number;
+  /** Deliveries given up. */
+  failed: number;
+  /** When the oldest undelivered one was queued (ms), or null. */
+  oldestPendingAt: number | null;
+}
+
+export async function outboxBacklog(sql: Sql): Promise<OutboxBacklog | null> {
+  const table = await sql.get<{ n: number }>(
+    "SELECT count(*) AS n FROM sqlite_master WHERE type = 'table' AND name = 'notify_outbox'",
+  );
+  if (!table?.n) return null;
+  const row = await sql.get<{ pending: number | null; failed: number | null; oldest: number | null }>(
+    `SELECT sum(state IN ('pending', 'sending')) AS pending, sum(state = 'failed') AS failed,
+       min(CASE WHEN state IN ('pending', 'sending') THEN created_at END) AS oldest FROM notify_outbox`,
+  );
+  return { pending: row?.pending ?? 0, failed: row?.failed ?? 0, oldestPendingAt: row?.oldest ?? null };
+}
+
 export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
