@@ -601,7 +601,7 @@ describe('role x action matrix over every API route and guarded action (real Nod
       .map((r) => `${r.method} ${r.path}: ${r.permission}`);
     assert.deepEqual(unknown, [], 'routes whose permission is not in PERMISSIONS');
     const owners = new Set(routes.map((r) => r.owner.replace(/:.*$/, '')));
-    for (const owner of ['pfcam-security', 'pfcam-ui-config', 'pfcam-ui-live'])
+    for (const owner of ['pfcam-security', 'pfcam-ui-config', 'pfcam-live'])
       assert.ok(owners.has(owner), `no route of ${owner} is served`);
     assert.ok(
       routes.some((r) => r.method === 'GET' && r.path === '/routes' && r.permission === 'system:manage'),
