@@ -174,6 +174,7 @@ describe('hardening of the shipped application (npm start with secrets planted a
       assert.match(site.output(), /Started flows/);
       assert.deepEqual(leaked(site.output(), site.secrets), []);
       assert.match(site.comms(), /"topic":"status\//);
+      assert.match(site.comms(), /"topic":"debug"/, 'the flows sent messages');
       assert.deepEqual(leaked(site.comms(), site.secrets), []);
     });
 
