@@ -98,6 +98,22 @@ const uiHeaders = helmet({
   xFrameOptions: { action: 'deny' },
 });
 
+/**
+ * Makes a response refuse `Access-Control-Allow-Origin: *` (Node-RED's admin app sets it on every path, and
+ * answers preflights with it before any settings middleware runs): the application is same-origin only.
+ * Idempotent.
+ */
+export function dropWildcardCors(res: ServerResponse): void {
+  const marked = res as ServerResponse & { pfcamNoWildcardCors?: boolean };
+  if (marked.pfcamNoWildcardCors) return;
+  marked.pfcamNoWildcardCors = true;
+  const setHeader = res.setHeader.bind(res);
+  res.setHeader = (name: string, value: number | string | readonly string[]) => {
+    if (name.toLowerCase() === 'access-control-allow-origin' && value === '*') return res;
+    return setHeader(name, value);
+  };
+}
+
 /** The editor request being served (Node-RED's adminAuth.authenticate is not given it). */
 const editorRequest = new AsyncLocalStorage<{ ip: string }>();
 /** What a setup session (first login: password to change, authenticator to enrol) may do, and nothing else. */
@@ -617,11 +633,9 @@ export function createSecurity(options: SecurityOptions): {
 
   /** Drops the wildcard CORS answer Node-RED gives its admin API: the editor is same-origin only. */
   function httpAdminMiddleware(req: IncomingMessage, res: ServerResponse, next: () => void): void {
-    const setHeader = res.setHeader.bind(res);
-    res.setHeader = (name: string, value: number | string | readonly string[]) => {
-      if (name.toLowerCase() === 'access-control-allow-origin' && value === '*') return res;
-      return setHeader(name, value);
-    };
+    // Node-RED's own CORS handler ran before this one and answered `*`: take it back
+    dropWildcardCors(res);
+    if (res.getHeader('access-control-allow-origin') === '*') res.removeHeader('access-control-allow-origin');
     res.setHeader('X-Frame-Options', 'DENY');
     editorRequest.run({ ip: ipOf(req) }, next);
   }

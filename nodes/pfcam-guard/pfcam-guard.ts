@@ -7,10 +7,10 @@
  * The module's init mounts the security handler (`/pfcam/...`: login pages, login/logout, the dashboard API) on
  * Node-RED's HTTP server once; without the security settings the dashboard API answers 503, never unauthenticated.
  */
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { API_PREFIX } from '../../dashboard/api/api-route';
-import type { PfcamSecurity } from '../../dashboard/security';
+import { dropWildcardCors, type PfcamSecurity } from '../../dashboard/security';
 import { isAllowed, PERMISSIONS, type Permission } from '../../lib/auth/permissions';
 import { handleInput } from '../shared/input';
 import { Status } from '../shared/status';
@@ -38,6 +38,9 @@ function mount(RED: NodeAPI): void {
   mounted = true;
   const security = securityOf(RED);
   if (security) {
+    // before Node-RED's app sees a request (its CORS handler answers preflights at once): no wildcard CORS
+    const server = (RED as unknown as { server?: Server }).server;
+    server?.prependListener('request', (_req: IncomingMessage, res: ServerResponse) => dropWildcardCors(res));
     RED.httpNode.use((req, res, next) =>
       security.handler(req as IncomingMessage, res as ServerResponse, next),
     );

@@ -208,6 +208,22 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
     assert.equal((await fetch(`${base}/flows`)).status, 401);
   });
 
+  it('never answers a wildcard CORS origin, a preflight included', async () => {
+    const preflight = await fetch(`${base}/flows`, {
+      method: 'OPTIONS',
+      headers: { origin: 'http://evil.example', 'access-control-request-method': 'POST' },
+    });
+    assert.notEqual(preflight.headers.get('access-control-allow-origin'), '*');
+    for (const path of ['/flows', '/pfcam/login', '/pfcam/api/session', '/ui/', '/'])
+      assert.notEqual(
+        (await fetch(`${base}${path}`, { headers: { origin: 'http://evil.example' } })).headers.get(
+          'access-control-allow-origin',
+        ),
+        '*',
+        path,
+      );
+  });
+
   it('answers the dashboard API 401 without a session and 200 with one', async () => {
     assert.equal((await fetch(`${base}/pfcam/api/session`)).status, 401);
     const { cookie } = await login(VIEWER);
