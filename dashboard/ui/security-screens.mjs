@@ -521,7 +521,8 @@ async function auditScreen(view, api, state) {
     if (before) p.set('before', String(before));
     return `/audit?${p}`;
   };
-  const first = await firstLoad(view, api.get(query()));
+  const firstQuery = query();
+  const first = await firstLoad(view, api.get(firstQuery));
   if (!first) return;
   const inputs = {
     user: el('input', { type: 'text', value: f.user || '', autocomplete: 'off' }),
@@ -551,7 +552,9 @@ async function auditScreen(view, api, state) {
   const host = el('div', { class: 'pfcam-table-host', 'aria-live': 'polite' });
   const more = el('div', { class: 'pfcam-more' });
   let items = [];
-  function render(page, append) {
+  /** Draws a page of records; `shown` (the query answered) goes on the table host as `data-query`. */
+  function render(page, append, shown) {
+    host.setAttribute('data-query', shown);
     items = append ? items.concat(page.items) : page.items;
     clear(host);
     clear(more);
@@ -577,7 +580,8 @@ async function auditScreen(view, api, state) {
     if (page.next) more.append(button('Older entries', () => load(page.next)));
   }
   async function load(before) {
-    await run(host, api.get(query(before)), (page) => render(page, before !== undefined));
+    const q = query(before);
+    await run(host, api.get(q), (page) => render(page, before !== undefined, q));
   }
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
@@ -585,7 +589,7 @@ async function auditScreen(view, api, state) {
     void load();
   });
   view.append(form, host, more);
-  render(first, false);
+  render(first, false, firstQuery);
 }
 
 const SCREENS = { account: accountScreen, users: usersScreen, audit: auditScreen };
