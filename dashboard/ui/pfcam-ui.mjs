@@ -1019,6 +1019,11 @@ function addStyle(base) {
  * message and refetches what the page shows (debounced), `unmount` stops it.
  */
 export function mount(cfg) {
+  return mountScreen(cfg, SCREENS);
+}
+
+/** `mount` over another module's screens (`security-screens.mjs`): `screens` maps a name to its renderer. */
+export function mountScreen(cfg, screens) {
   addStyle(cfg.base);
   const root = document.querySelector(`[data-pfcam-node="${cfg.node}"]`);
   const api = client(cfg.base);
@@ -1029,7 +1034,7 @@ export function mount(cfg) {
   async function draw() {
     const fresh = el('div', { class: 'pfcam-view', 'data-screen': cfg.screen });
     try {
-      await SCREENS[cfg.screen](fresh, api, state);
+      await screens[cfg.screen](fresh, api, state);
     } catch (err) {
       fresh.append(statusLine(errorText(err), 'error'));
     }
@@ -1067,3 +1072,6 @@ export function mount(cfg) {
   mounts.add(handle);
   return handle;
 }
+
+/** The helpers other screen modules build on (`security-screens.mjs`). */
+export { el, clear, nextId, client, ApiError, errorText, statusLine, toast, button, field, table };

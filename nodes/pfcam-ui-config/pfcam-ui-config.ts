@@ -41,7 +41,7 @@ function routeRegistry(): RegisterRoutes | undefined {
 
 /** Where the widgets' front-end files are served (below httpNodeRoot). */
 export const ASSET_PATH = '/pfcam-ui/assets';
-const ASSETS = new Set(['pfcam-ui.mjs', 'pfcam-ui.css']);
+const ASSETS = new Set(['pfcam-ui.mjs', 'pfcam-ui.css', 'security-screens.mjs']);
 const TYPES: Readonly<Record<string, string>> = {
   mjs: 'text/javascript; charset=utf-8',
   css: 'text/css; charset=utf-8',

@@ -13,8 +13,26 @@ import { isUiConfigHandle, pushOf, type ChangePush } from './ui-config-handle';
 /** The widgets' texts live in the config node's catalog. */
 const CATALOG = '@pfcam/node-red-pfcam/pfcam-ui-config:pfcam-ui-config.';
 
-export const SCREENS = ['overview', 'recordings', 'cameras', 'camera-settings', 'alerts', 'system'] as const;
+export const SCREENS = [
+  'overview',
+  'recordings',
+  'cameras',
+  'camera-settings',
+  'alerts',
+  'system',
+  'account',
+  'users',
+  'audit',
+] as const;
 export type Screen = (typeof SCREENS)[number];
+
+/** The screens of account, user and audit management: their front end is `security-screens.mjs`. */
+const SECURITY_SCREENS: ReadonlySet<Screen> = new Set<Screen>(['account', 'users', 'audit']);
+
+/** The front-end module that mounts a screen. */
+export function screenModule(screen: Screen): string {
+  return SECURITY_SCREENS.has(screen) ? 'security-screens.mjs' : 'pfcam-ui.mjs';
+}
 
 interface WidgetDef extends NodeDef {
   group: string;
@@ -61,7 +79,7 @@ export function widgetController(nodeId: string, screen: Screen, httpNodeRoot: s
     node: nodeId.replace(/[^A-Za-z0-9._-]/g, ''),
     screen,
     base,
-    asset: `${base}${ASSET_PATH}/pfcam-ui.mjs`,
+    asset: `${base}${ASSET_PATH}/${screenModule(screen)}`,
   });
   return `function (scope) {
   var cfg = ${cfg};

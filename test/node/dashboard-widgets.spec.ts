@@ -17,6 +17,9 @@ import camerasNode from '../../nodes/pfcam-ui-cameras/pfcam-ui-cameras';
 import overviewNode from '../../nodes/pfcam-ui-overview/pfcam-ui-overview';
 import recordingsNode from '../../nodes/pfcam-ui-recordings/pfcam-ui-recordings';
 import systemNode from '../../nodes/pfcam-ui-system/pfcam-ui-system';
+import accountNode from '../../nodes/pfcam-ui-account/pfcam-ui-account';
+import usersNode from '../../nodes/pfcam-ui-users/pfcam-ui-users';
+import auditNode from '../../nodes/pfcam-ui-audit/pfcam-ui-audit';
 import { helper, type FlowNode } from '../helpers/node-red';
 
 type NodeModule = (RED: NodeAPI) => void;
@@ -35,7 +38,11 @@ const SCREENS: [string, NodeModule][] = [
   ['camera-settings', cameraSettingsNode],
   ['alerts', alertsNode],
   ['system', systemNode],
+  ['account', accountNode],
+  ['users', usersNode],
+  ['audit', auditNode],
 ];
+const SECURITY_SCREENS = new Set(['account', 'users', 'audit']);
 
 interface UiControl {
   id: string;
@@ -139,7 +146,25 @@ describe('dashboard widget nodes', function () {
       );
       assert.ok(!/\{\{/.test(item.format ?? ''), 'no AngularJS interpolation');
       assert.match(item.initController ?? '', /import\(cfg\.asset\)/);
+      const module = SECURITY_SCREENS.has(screen) ? 'security-screens.mjs' : 'pfcam-ui.mjs';
+      assert.ok(
+        (item.initController ?? '').includes(`"asset":"/pfcam-ui/assets/${module}"`),
+        `${screen} loads ${module}`,
+      );
     }
+  });
+
+  it('serves the account, user and audit screens module, built on the shared helpers and rendering text only', async () => {
+    await load();
+    const res = await fetch(`${helper.url()}/pfcam-ui/assets/security-screens.mjs`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /text\/javascript/);
+    const js = await res.text();
+    assert.match(js, /export function mount/);
+    assert.match(js, /from '\.\/pfcam-ui\.mjs'/);
+    assert.ok(!/innerHTML|insertAdjacentHTML|outerHTML/.test(js), 'no markup from strings');
+    const shared = await (await fetch(`${helper.url()}/pfcam-ui/assets/pfcam-ui.mjs`)).text();
+    assert.match(shared, /export function mountScreen/);
   });
 
   it('serves its front-end module and style, and nothing else from that folder', async () => {
