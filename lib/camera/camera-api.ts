@@ -40,6 +40,14 @@ export interface ListEventsOptions extends CallOptions {
   onRejected?: (entry: RejectedEntry) => void;
 }
 
+/** A camera's event list, or that it did not change. */
+export interface EventListing {
+  /** SHA-256 of the raw answer (pass it to the next call). */
+  digest: string;
+  /** The entries, newest first; absent when the answer is the one of `previousDigest` (not parsed again). */
+  events?: ValidCameraEvent[];
+}
+
 /** Which file of a recording. */
 export type MediaKind = 'video' | 'thumbnail';
 
@@ -102,6 +110,14 @@ export interface CameraApi {
 
   // events
   listEvents(options?: ListEventsOptions): Promise<ValidCameraEvent[]>;
+  /**
+   * `listEvents`, unless the camera's answer is byte for byte the one whose digest is `previousDigest`: then
+   * nothing is parsed or validated and `events` is absent.
+   */
+  listEventsIfChanged?(
+    previousDigest: string | undefined,
+    options?: ListEventsOptions,
+  ): Promise<EventListing>;
   listActiveEvents(options?: ListEventsOptions): Promise<ValidCameraEvent[]>;
   triggerEvent(
     request: Partial<TriggerRequest> & { eventName: string },
