@@ -24,6 +24,11 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the client's total time budget for this call, retries included (ms). */
   timeoutMs?: number;
+  /**
+   * A health probe: sent over the client's own probe connection, never queued behind downloads or lists that
+   * hold the camera's pool (a stalled download must not make the camera look offline).
+   */
+  probe?: boolean;
 }
 
 /** A recording's event as the client validated it: the file name and extensions are safe to use as names. */

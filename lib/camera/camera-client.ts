@@ -182,6 +182,7 @@ export class CameraClient implements CameraApi {
         json: extra.body,
         signal: options?.signal,
         budgetMs: this.budget(options),
+        ...(options?.probe ? { dispatcher: this.transport.probeDispatcher() } : {}),
       },
       async (res) => {
         const raw = await HttpTransport.readJson(res, details);

@@ -264,6 +264,7 @@ function isOk(status: number): boolean {
 export class HttpTransport {
   readonly pool: Pool;
   private readonly extra = new Set<Client>();
+  private probeClient: Client | undefined;
   private auth: 'basic' | DigestSession | undefined;
   private readonly closeController = new AbortController();
 
@@ -307,6 +308,13 @@ export class HttpTransport {
     const client = new Client(this.options.origin, rest);
     this.extra.add(client);
     return client;
+  }
+
+  /** The connection of health probes (its own, opened at first use): probes never wait behind the pool. */
+  probeDispatcher(): Dispatcher {
+    if (this.closed) return this.pool; // a closed client's calls end at once (their scope is aborted)
+    this.probeClient ??= this.openDedicated();
+    return this.probeClient;
   }
 
   async releaseDedicated(client: Client): Promise<void> {
