@@ -14,7 +14,7 @@ import type { EventStore } from '../store/event-store';
 import type { WatchOptions } from './options';
 
 /** What the watcher needs of the event store (`EventStore` has it). */
-export type DiscoveryStore = Pick<EventStore, 'recordDiscovered' | 'upsertCamera'>;
+export type DiscoveryStore = Pick<EventStore, 'recordDiscovered' | 'recordDiscoveredMany' | 'upsertCamera'>;
 
 /** The camera as the watcher identified it. */
 export interface DiscoveredCamera {
@@ -55,8 +55,11 @@ export interface WatcherEvents {
   error: [Error];
   /** A camera entry refused by the client (hostile or malformed). */
   rejected: [RejectedEntry];
-  /** A reconciliation ended (successfully or not). */
-  reconciled: [{ ok: boolean; listed: number; announced: number }];
+  /**
+   * A reconciliation ended (successfully or not). `unchanged`: the camera's list was byte for byte the one of
+   * the previous reconciliation, so it was neither parsed nor given to the store.
+   */
+  reconciled: [{ ok: boolean; listed: number; announced: number; unchanged?: boolean }];
 }
 
 export interface WatcherDeps {
@@ -65,13 +68,28 @@ export interface WatcherDeps {
   options: WatchOptions;
   /** The display name (node name) to use instead of the camera's own name. */
   displayName?: () => string | undefined;
+  /** How many file names the watcher remembers as held by the store (default `KNOWN_LIMIT`). */
+  knownLimit?: number;
 }
+
+/**
+ * File names remembered as already in the store, newest last: a cache in front of the store (which is the
+ * truth), so bounded. The recordings a camera lists again and again are its newest; older ones that fell out
+ * cost one batched lookup in the store when the list changes.
+ */
+export const KNOWN_LIMIT = 5000;
 
 /** Watches one camera. `start()` begins; `stop()` ends (idempotent). */
 export class CameraWatcher extends EventEmitter<WatcherEvents> {
   private camera: DiscoveredCamera | undefined;
-  /** File names the store already holds for the current serial (saves a write per listed recording). */
+  /**
+   * File names the store already holds for the current serial (saves a store lookup per listed recording), in
+   * the order they were last seen, at most `knownLimit`.
+   */
   private known = new Set<string>();
+  private readonly knownLimit: number;
+  /** The digest and size of the last list fully recorded in the store (for the current serial). */
+  private lastList: { digest: string; listed: number } | undefined;
   /** Entries already reported as refused. */
   private readonly refused = new Set<string>();
   private chain: Promise<void> = Promise.resolve();
@@ -97,6 +115,12 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
 
   constructor(private readonly deps: WatcherDeps) {
     super();
+    this.knownLimit = Math.max(1, deps.knownLimit ?? KNOWN_LIMIT);
+  }
+
+  /** How many file names the watcher remembers (bounded by `knownLimit`). */
+  get knownCount(): number {
+    return this.known.size;
   }
 
   get status(): WatcherStatus {
@@ -235,7 +259,10 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
     if (typeof serialNumber !== 'string' || serialNumber.trim() === '') {
       throw new Error('the camera reported no serial number');
     }
-    if (this.camera?.serialNumber !== serialNumber) this.known = new Set();
+    if (this.camera?.serialNumber !== serialNumber) {
+      this.known = new Set();
+      this.lastList = undefined;
+    }
     this.camera = {
       serialNumber,
       name: this.deps.displayName?.() || info.name || serialNumber,
@@ -253,20 +280,55 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
   }
 
   private async reconcile(): Promise<void> {
-    const events = await this.deps.client.listEvents({
-      signal: this.abort.signal,
-      onRejected: (entry) => this.reject(entry),
-    });
-    let announced = 0;
-    // The list is newest first: record oldest first, so that announcements follow the trigger order.
-    for (let i = events.length - 1; i >= 0; i--) {
+    if (!this.camera) await this.identify();
+    const camera = this.camera!;
+    const { client } = this.deps;
+    const options = { signal: this.abort.signal, onRejected: (entry: RejectedEntry) => this.reject(entry) };
+    let events: ValidCameraEvent[];
+    let digest: string | undefined;
+    if (client.listEventsIfChanged) {
+      // A list that did not change since the last one recorded costs no parsing and no store work.
+      const listing = await client.listEventsIfChanged(this.lastList?.digest, options);
       if (this.stopped) return;
-      if (await this.discover(events[i]!, 'list')) announced++;
+      if (!listing.events && this.lastList && this.camera === camera) {
+        this.reconciled({ ok: true, listed: this.lastList.listed, announced: 0, unchanged: true });
+        return;
+      }
+      events = listing.events ?? (await client.listEvents(options));
+      digest = listing.events ? listing.digest : undefined;
+    } else {
+      events = await client.listEvents(options);
     }
+    if (this.stopped) return;
+    // The list is newest first: record oldest first, so that announcements follow the trigger order. The
+    // store takes the whole list in batched transactions (one lookup of the names it holds per batch).
+    const unseen: ValidCameraEvent[] = [];
+    for (let i = events.length - 1; i >= 0; i--) {
+      const event = events[i]!;
+      if (!this.known.has(event.fileName)) unseen.push(event);
+    }
+    const created = await this.deps.store.recordDiscoveredMany(camera.serialNumber, unseen, {
+      timezone: camera.timezone,
+    });
+    // Remembered oldest first, so that the newest stay when the oldest are let go.
+    for (let i = events.length - 1; i >= 0; i--) this.remember(events[i]!.fileName);
+    let announced = 0;
+    for (const { index, event: row } of created) {
+      if (this.stopped) return;
+      this.announce(camera, unseen[index]!, row, 'list');
+      announced++;
+    }
+    // Only a list wholly recorded is skipped next time (a failure above leaves the digest of the one before).
+    if (this.camera === camera)
+      this.lastList = digest === undefined ? undefined : { digest, listed: events.length };
+    this.reconciled({ ok: true, listed: events.length, announced });
+  }
+
+  private reconciled(result: { ok: true; listed: number; announced: number; unchanged?: boolean }): void {
     this.current.lastReconciled = new Date().toISOString();
     this.current.lastError = undefined;
     this.setState(this.feed?.connected ? 'live' : 'polling');
-    this.emit('reconciled', { ok: true, listed: events.length, announced });
+    this.emit('reconciled', result);
   }
 
   /** Records one recording; announces it when its row is new. Resolves true when announced. */
@@ -277,8 +339,29 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
     const { isNew, event: row } = await this.deps.store.recordDiscovered(camera.serialNumber, event, {
       timezone: camera.timezone,
     });
-    this.known.add(event.fileName);
+    this.remember(event.fileName);
     if (!isNew || this.stopped) return false;
+    this.announce(camera, event, row, source);
+    return true;
+  }
+
+  /** Remembers a file name as the most recently seen, letting the least recently seen go past the limit. */
+  private remember(fileName: string): void {
+    this.known.delete(fileName);
+    this.known.add(fileName);
+    while (this.known.size > this.knownLimit) {
+      const oldest = this.known.values().next().value;
+      if (oldest === undefined) break;
+      this.known.delete(oldest);
+    }
+  }
+
+  private announce(
+    camera: DiscoveredCamera,
+    event: ValidCameraEvent,
+    row: { id: number; triggeredAtUtc: string },
+    source: 'sse' | 'list',
+  ): void {
     this.current.announced++;
     this.emit('recording', {
       cameraSerial: camera.serialNumber,
@@ -294,7 +377,6 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
       dir: event.dir,
       source,
     });
-    return true;
   }
 
   /** Reports a refused entry once (the camera lists it again at every reconciliation). */

@@ -24,6 +24,11 @@ export interface CallOptions {
   signal?: AbortSignal;
   /** Overrides the client's total time budget for this call, retries included (ms). */
   timeoutMs?: number;
+  /**
+   * A health probe: sent over the client's own probe connection, never queued behind downloads or lists that
+   * hold the camera's pool (a stalled download must not make the camera look offline).
+   */
+  probe?: boolean;
 }
 
 /** A recording's event as the client validated it: the file name and extensions are safe to use as names. */
@@ -38,6 +43,14 @@ export interface RejectedEntry {
 export interface ListEventsOptions extends CallOptions {
   /** Called for each entry that failed validation (it is left out of the result). */
   onRejected?: (entry: RejectedEntry) => void;
+}
+
+/** A camera's event list, or that it did not change. */
+export interface EventListing {
+  /** SHA-256 of the raw answer (pass it to the next call). */
+  digest: string;
+  /** The entries, newest first; absent when the answer is the one of `previousDigest` (not parsed again). */
+  events?: ValidCameraEvent[];
 }
 
 /** Which file of a recording. */
@@ -102,6 +115,14 @@ export interface CameraApi {
 
   // events
   listEvents(options?: ListEventsOptions): Promise<ValidCameraEvent[]>;
+  /**
+   * `listEvents`, unless the camera's answer is byte for byte the one whose digest is `previousDigest`: then
+   * nothing is parsed or validated and `events` is absent.
+   */
+  listEventsIfChanged?(
+    previousDigest: string | undefined,
+    options?: ListEventsOptions,
+  ): Promise<EventListing>;
   listActiveEvents(options?: ListEventsOptions): Promise<ValidCameraEvent[]>;
   triggerEvent(
     request: Partial<TriggerRequest> & { eventName: string },

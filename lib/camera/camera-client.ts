@@ -10,6 +10,7 @@ import type {
   CameraApi,
   DownloadOptions,
   DownloadResult,
+  EventListing,
   ListEventsOptions,
   MediaKind,
   RecordingFeed,
@@ -133,6 +134,13 @@ export function streamPath(url: CameraUrl): string {
   return parsed.pathname + parsed.search;
 }
 
+/**
+ * An entry's `age` member as it appears in the raw list (a JSON key is always a quoted string: inside a string
+ * value its quotes would be escaped). It grows every second without the list changing, so the digest of an
+ * unchanged list leaves it out.
+ */
+const AGE_MEMBER = /"age"\s*:\s*[-+0-9.eE]+/g;
+
 export class CameraClient implements CameraApi {
   private readonly transport: HttpTransport;
   private readonly feeds = new Set<SseRecordingFeed>();
@@ -174,6 +182,7 @@ export class CameraClient implements CameraApi {
         json: extra.body,
         signal: options?.signal,
         budgetMs: this.budget(options),
+        ...(options?.probe ? { dispatcher: this.transport.probeDispatcher() } : {}),
       },
       async (res) => {
         const raw = await HttpTransport.readJson(res, details);
@@ -253,6 +262,34 @@ export class CameraClient implements CameraApi {
   listEvents(options?: ListEventsOptions): Promise<ValidCameraEvent[]> {
     const onRejected = rejectedReporter(options?.onRejected);
     return this.json('listEvents', (raw) => validateEventList(raw, onRejected), options);
+  }
+
+  listEventsIfChanged(
+    previousDigest: string | undefined,
+    options?: ListEventsOptions,
+  ): Promise<EventListing> {
+    const onRejected = rejectedReporter(options?.onRejected);
+    const route = ROUTES.listEvents;
+    const path = routePath(route, undefined);
+    const details: CameraErrorDetails = { route: 'listEvents', method: route.method, path };
+    return this.transport.call(
+      { routeKey: 'listEvents', route, path, signal: options?.signal, budgetMs: this.budget(options) },
+      async (res) => {
+        const { digest, raw } = await HttpTransport.readJsonIfChanged(
+          res,
+          details,
+          previousDigest,
+          AGE_MEMBER,
+        );
+        if (raw === undefined) return { digest };
+        try {
+          return { digest, events: validateEventList(raw, onRejected) };
+        } catch (err) {
+          if (err instanceof ShapeError) throw new BadResponseError(err.message, { ...details, cause: err });
+          throw err;
+        }
+      },
+    );
   }
 
   listActiveEvents(options?: ListEventsOptions): Promise<ValidCameraEvent[]> {

@@ -10,6 +10,7 @@
  * surely never reached it. A call's total budget (`requestMs`, or the call's `timeoutMs`) covers every
  * attempt and every backoff wait; the client fails fast rather than sleep past it.
  */
+import { createHash } from 'node:crypto';
 import { Client, Pool, type Dispatcher } from 'undici';
 import type { ResolvedClientOptions } from './client-options';
 import { basicAuthorization, DigestSession, parseWwwAuthenticate, pickChallenge } from './digest-auth';
@@ -263,6 +264,7 @@ function isOk(status: number): boolean {
 export class HttpTransport {
   readonly pool: Pool;
   private readonly extra = new Set<Client>();
+  private probeClient: Client | undefined;
   private auth: 'basic' | DigestSession | undefined;
   private readonly closeController = new AbortController();
 
@@ -306,6 +308,13 @@ export class HttpTransport {
     const client = new Client(this.options.origin, rest);
     this.extra.add(client);
     return client;
+  }
+
+  /** The connection of health probes (its own, opened at first use): probes never wait behind the pool. */
+  probeDispatcher(): Dispatcher {
+    if (this.closed) return this.pool; // a closed client's calls end at once (their scope is aborted)
+    this.probeClient ??= this.openDedicated();
+    return this.probeClient;
   }
 
   async releaseDedicated(client: Client): Promise<void> {
@@ -429,9 +438,31 @@ export class HttpTransport {
     }
   }
 
+  /**
+   * Reads a 2xx JSON answer unless its body is the one whose digest is `previous`: then it is not parsed, and
+   * `raw` is absent. The digest is the SHA-256 of the raw text without the matches of `ignore` (values that
+   * move by themselves, such as a recording's age in seconds).
+   */
+  static async readJsonIfChanged(
+    res: TransportResponse,
+    details: CameraErrorDetails,
+    previous: string | undefined,
+    ignore?: RegExp,
+  ): Promise<{ digest: string; raw?: unknown }> {
+    const text = await readText(res.body, MAX_JSON_BYTES, details);
+    const digest = createHash('sha256')
+      .update(ignore ? text.replace(ignore, '') : text)
+      .digest('hex');
+    if (digest === previous) return { digest };
+    return { digest, raw: HttpTransport.parseJson(text, details) };
+  }
+
   /** Reads a 2xx JSON answer; broken JSON is a retryable BadResponseError. */
   static async readJson(res: TransportResponse, details: CameraErrorDetails): Promise<unknown> {
-    const text = await readText(res.body, MAX_JSON_BYTES, details);
+    return HttpTransport.parseJson(await readText(res.body, MAX_JSON_BYTES, details), details);
+  }
+
+  private static parseJson(text: string, details: CameraErrorDetails): unknown {
     try {
       return JSON.parse(text) as unknown;
     } catch (cause) {

@@ -290,6 +290,24 @@ interface OutboxRow {
 }
 
 /** Columns of an event row joined with its camera; `e` is `events`, `c` is `cameras`. For query modules. */
+const DISCOVERED_COLUMNS = `camera_id, file_name, event_name, triggered_at, triggered_at_utc, playback_time,
+  vid_ext, thmb_ext, dir, metadata, discovered_at, created_at`;
+const DISCOVERED_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';
+
+/** Recordings per transaction in `recordDiscoveredMany` (a 50,000-entry list is 100 transactions). */
+export const DISCOVER_BATCH = 500;
+
+function checkDiscovered(event: CameraEvent): void {
+  if (
+    !event ||
+    typeof event.fileName !== 'string' ||
+    event.fileName.length === 0 ||
+    event.fileName.length > 255
+  ) {
+    throw new InputError('a recording has no valid fileName', { key: 'errors.badEvent' });
+  }
+}
+
 export const EVENT_SELECT = `SELECT e.*, c.serial_number,
   (SELECT json_group_array(tag) FROM event_tags t WHERE t.event_id = e.id) AS tags_json
   FROM events e JOIN cameras c ON c.id = e.camera_id`;
@@ -539,53 +557,131 @@ export class EventStore {
     options: { timezone?: string | null; metadata?: Readonly<Record<string, unknown>> } = {},
   ): Promise<{ event: EventRecord; isNew: boolean }> {
     checkSerial(cameraSerial);
-    if (
-      !event ||
-      typeof event.fileName !== 'string' ||
-      event.fileName.length === 0 ||
-      event.fileName.length > 255
-    ) {
-      throw new InputError('a recording has no valid fileName', { key: 'errors.badEvent' });
-    }
+    checkDiscovered(event);
     const now = this.now();
     const result = await this.db.transaction(async (tx) => {
       const camera = await this.cameraInTx(tx, cameraSerial, now);
-      const metadata: Record<string, unknown> = { ...options.metadata };
-      let utc: string;
-      try {
-        utc = toUtcIso(event.triggeredAt, options.timezone ?? camera.timezone ?? undefined);
-      } catch {
-        const age = typeof event.age === 'number' && Number.isFinite(event.age) ? event.age : 0;
-        utc = new Date(this.clock() - age * 1000).toISOString();
-        metadata.timeSource = 'discovered';
-      }
-      const ins = await tx.run(
-        `INSERT OR IGNORE INTO events (camera_id, file_name, event_name, triggered_at, triggered_at_utc,
-           playback_time, vid_ext, thmb_ext, dir, metadata, discovered_at, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        [
-          camera.id,
-          event.fileName,
-          typeof event.eventName === 'string' ? event.eventName : null,
-          typeof event.triggeredAt === 'string' ? event.triggeredAt : String(event.triggeredAt),
-          utc,
-          Number.isFinite(event.playbackTime) ? Math.round(event.playbackTime) : null,
-          normaliseExt(event.vidExt, '.mp4'),
-          normaliseExt(event.thmbExt, '.jpg'),
-          typeof event.dir === 'string' ? event.dir : null,
-          Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null,
-          now,
-          now,
-        ],
-      );
+      const isNew = await this.insertDiscovered(tx, camera, event, options, now);
       const row = await tx.get<EventRow>(`${EVENT_SELECT} WHERE e.camera_id = ? AND e.file_name = ?`, [
         camera.id,
         event.fileName,
       ]);
-      return { row, isNew: ins.changes === 1 };
+      return { row, isNew };
     });
     if (!result.row) throw new Error('recordDiscovered: row not found after insert');
     return { event: toEventRecord(result.row), isNew: result.isNew };
+  }
+
+  /**
+   * `recordDiscovered` for a whole list of one camera, in order, `DISCOVER_BATCH` recordings per transaction:
+   * the names the store already holds are looked up in one query per batch and only the others are inserted.
+   * Resolves with the rows created (each with its index in `events`), in the order of `events`: as for
+   * `recordDiscovered`, a recording is in there exactly once, ever.
+   */
+  async recordDiscoveredMany(
+    cameraSerial: string,
+    events: readonly CameraEvent[],
+    options: { timezone?: string | null } = {},
+  ): Promise<{ index: number; event: EventRecord }[]> {
+    checkSerial(cameraSerial);
+    for (const event of events) checkDiscovered(event);
+    const created: { index: number; event: EventRecord }[] = [];
+    for (let from = 0; from < events.length; from += DISCOVER_BATCH) {
+      const batch = events.slice(from, from + DISCOVER_BATCH);
+      const now = this.now();
+      const rows = await this.db.transaction(async (tx) => {
+        const camera = await this.cameraInTx(tx, cameraSerial, now);
+        const names = [...new Set(batch.map((e) => e.fileName))];
+        const held = new Set(
+          (
+            await tx.all<{ file_name: string }>(
+              `SELECT file_name FROM events WHERE camera_id = ? AND file_name IN (${names.map(() => '?').join(', ')})`,
+              [camera.id, ...names],
+            )
+          ).map((r) => r.file_name),
+        );
+        // BEGIN IMMEDIATE holds the write lock: no other connection adds a name between the lookup and the
+        // insert, so every name not held is created by the one multi-row INSERT below.
+        const fresh: { index: number; fileName: string }[] = [];
+        const values: SqlValue[] = [];
+        for (let i = 0; i < batch.length; i++) {
+          const event = batch[i]!;
+          if (held.has(event.fileName)) continue;
+          held.add(event.fileName);
+          fresh.push({ index: from + i, fileName: event.fileName });
+          values.push(...this.discoveredValues(camera, event, options, now));
+        }
+        if (fresh.length === 0) return [];
+        const ins = await tx.run(
+          `INSERT OR IGNORE INTO events (${DISCOVERED_COLUMNS}) VALUES ${fresh.map(() => DISCOVERED_ROW).join(', ')}`,
+          values,
+        );
+        if (ins.changes !== fresh.length) throw new Error('recordDiscoveredMany: a name was taken meanwhile');
+        if (fresh.length === 0) return [];
+        const byName = new Map(
+          (
+            await tx.all<EventRow>(
+              `${EVENT_SELECT} WHERE e.camera_id = ? AND e.file_name IN (${fresh.map(() => '?').join(', ')})`,
+              [camera.id, ...fresh.map((f) => f.fileName)],
+            )
+          ).map((r) => [r.file_name, r]),
+        );
+        return fresh.map((f) => {
+          const row = byName.get(f.fileName);
+          if (!row) throw new Error('recordDiscoveredMany: row not found after insert');
+          return { index: f.index, row };
+        });
+      });
+      for (const { index, row } of rows) created.push({ index, event: toEventRecord(row) });
+    }
+    return created;
+  }
+
+  /** The INSERT OR IGNORE of one discovered recording; true when its row was created. */
+  private async insertDiscovered(
+    tx: Transaction,
+    camera: { id: number; timezone: string | null },
+    event: CameraEvent,
+    options: { timezone?: string | null; metadata?: Readonly<Record<string, unknown>> },
+    now: string,
+  ): Promise<boolean> {
+    const ins = await tx.run(
+      `INSERT OR IGNORE INTO events (${DISCOVERED_COLUMNS}) VALUES ${DISCOVERED_ROW}`,
+      this.discoveredValues(camera, event, options, now),
+    );
+    return ins.changes === 1;
+  }
+
+  /** The values of one discovered recording, in the order of `DISCOVERED_COLUMNS`. */
+  private discoveredValues(
+    camera: { id: number; timezone: string | null },
+    event: CameraEvent,
+    options: { timezone?: string | null; metadata?: Readonly<Record<string, unknown>> },
+    now: string,
+  ): SqlValue[] {
+    const metadata: Record<string, unknown> = { ...options.metadata };
+    let utc: string;
+    try {
+      utc = toUtcIso(event.triggeredAt, options.timezone ?? camera.timezone ?? undefined);
+    } catch {
+      const age = typeof event.age === 'number' && Number.isFinite(event.age) ? event.age : 0;
+      utc = new Date(this.clock() - age * 1000).toISOString();
+      metadata.timeSource = 'discovered';
+    }
+    return [
+      camera.id,
+      event.fileName,
+      typeof event.eventName === 'string' ? event.eventName : null,
+      typeof event.triggeredAt === 'string' ? event.triggeredAt : String(event.triggeredAt),
+      utc,
+      Number.isFinite(event.playbackTime) ? Math.round(event.playbackTime) : null,
+      normaliseExt(event.vidExt, '.mp4'),
+      normaliseExt(event.thmbExt, '.jpg'),
+      typeof event.dir === 'string' ? event.dir : null,
+      Object.keys(metadata).length > 0 ? JSON.stringify(metadata) : null,
+      now,
+      now,
+    ];
   }
 
   private async cameraInTx(

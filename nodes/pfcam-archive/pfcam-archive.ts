@@ -42,16 +42,23 @@ export default function (RED: NodeAPI): void {
     if (match) return match;
     const unknown = cameras.filter((c) => c.serialNumber === undefined);
     if (unknown.length === 0 || signal.aborted) return undefined;
-    await Promise.race([
-      Promise.allSettled(unknown.map((c) => c.health.probeNow())),
-      new Promise((resolve) => {
-        const timer = setTimeout(resolve, PROBE_WAIT_MS);
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve(undefined);
-        });
-      }),
-    ]);
+    // The wait ends with the probes, the time limit or the signal, whichever comes first; its timer and its
+    // abort listener go with it (a lookup runs for every download of a camera not probed yet).
+    let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
+    try {
+      await Promise.race([
+        Promise.allSettled(unknown.map((c) => c.health.probeNow())),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, PROBE_WAIT_MS);
+          onAbort = () => resolve(undefined);
+          signal.addEventListener('abort', onAbort, { once: true });
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      if (onAbort) signal.removeEventListener('abort', onAbort);
+    }
     return cameras.find((c) => c.serialNumber === serial);
   }
 

@@ -71,7 +71,7 @@ export default function (RED: NodeAPI): void {
     const health = new CameraHealth(
       (signal) => {
         if (!client) return Promise.reject(configError ?? new Error('camera not configured'));
-        return client.getSystemInfo({ signal, timeoutMs: config?.probeIntervalMs });
+        return client.getSystemInfo({ signal, timeoutMs: config?.probeIntervalMs, probe: true });
       },
       { intervalMs: config?.probeIntervalMs ?? 30_000 },
     );

@@ -109,7 +109,11 @@ export default function (RED: NodeAPI): void {
         });
         w.on('rejected', (entry) => {
           node.warn(
-            RED._('pfcam-watch.errors.rejected', { camera: camera.displayName, reason: entry.reason }),
+            RED._('pfcam-watch.errors.rejected', {
+              camera: camera.displayName,
+              recording: recordingName(entry.raw),
+              reason: entry.reason,
+            }),
           );
         });
         w.on('error', (err) => {
@@ -147,4 +151,19 @@ export default function (RED: NodeAPI): void {
   }
 
   RED.nodes.registerType('pfcam-watch', PfcamWatchNode);
+}
+
+/**
+ * The name of a refused recording for a log line: its file name (or the whole entry) as JSON, so that control
+ * characters and quotes show escaped, cut to 120 characters.
+ */
+function recordingName(raw: unknown): string {
+  const name = (raw as { fileName?: unknown } | null)?.fileName;
+  let text: string;
+  try {
+    text = JSON.stringify(name ?? raw) ?? String(raw);
+  } catch {
+    text = String(raw);
+  }
+  return text.length > 120 ? `${text.slice(0, 119)}…` : text;
 }

@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { mkdir, mkdtemp, readdir, rm, symlink, chmod } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -288,5 +289,46 @@ describe('pfcam-archive node', function () {
       sim.control.requests().some((r) => typeof r.headers.range === 'string'),
       'at least one transfer resumed with a Range request',
     );
+  });
+  it('leaves no abort listener behind per camera lookup, however many lookups run', async () => {
+    // Every 'abort' listener added to a signal during the test is traced, so that the signals that outlive a
+    // lookup (the queue's, the node's) can be counted afterwards.
+    const signals = new Set<AbortSignal>();
+    // eslint-disable-next-line @typescript-eslint/unbound-method -- restored as is in finally
+    const add = AbortSignal.prototype.addEventListener;
+    AbortSignal.prototype.addEventListener = function (
+      this: AbortSignal,
+      ...args: Parameters<typeof add>
+    ): void {
+      if (args[0] === 'abort') signals.add(this);
+      add.apply(this, args);
+    };
+    try {
+      // Recordings of a camera no flow node has: every fetch looks the serial up and waits on the probe of the
+      // flow's only camera, whose serial number is unknown (its URL is refused, so its probe fails at once).
+      const ids: number[] = [];
+      await withStore(async (store) => {
+        for (let i = 0; i < 25; i++) {
+          const event = { ...sim.control.recordings()[0]!, fileName: `lookup-${i}` };
+          ids.push((await store.recordDiscovered('PFC-NOT-HERE', event)).event.id);
+        }
+      });
+      const nodes = flow().map((n) => (n.id === 'cam' ? { ...n, url: 'ftp://nowhere' } : n));
+      await helper.load([cameraNode, storeNode, archiveNode], nodes);
+      const errors = collect<{ error: { message: string } }>(helper.getNode('errors'));
+      for (const id of ids) {
+        helper.getNode('archive').receive({ payload: { eventId: id } });
+        const before = errors.length;
+        await until(() => errors.length > before);
+      }
+      assert.ok(
+        errors.every((e) => /no pfcam-camera node .* PFC-NOT-HERE/.test(e.error.message)),
+        'each lookup found no camera',
+      );
+      const left = [...signals].filter((s) => !s.aborted).map((s) => getEventListeners(s, 'abort').length);
+      assert.ok(Math.max(0, ...left) <= 2, `abort listeners left on one signal: ${Math.max(0, ...left)}`);
+    } finally {
+      AbortSignal.prototype.addEventListener = add;
+    }
   });
 });

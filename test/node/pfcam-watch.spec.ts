@@ -264,4 +264,20 @@ describe('pfcam-watch node', function () {
     await helper.clearFlows();
     assert.deepEqual(lastStatus(watch), {});
   });
+  it('names a refused recording in its warning', async () => {
+    const sim = await camera({ recordings: 1 });
+    sim.control.addRecording({ fileName: '../escape' });
+    // The test runtime's messages are their keys: the parameters are shown beside them.
+    const withParams = (RED: Parameters<typeof watchNode>[0]): void => {
+      RED._ = ((key: string, params?: unknown) => `${key} ${JSON.stringify(params ?? {})}`);
+      watchNode(RED);
+    };
+    await helper.load([cameraNode, storeNode, withParams], flow([sim]));
+    const watch = helper.getNode('watch0');
+    const warnings = (): string[] =>
+      (watch.warn as unknown as { args: unknown[][] }).args.map((a) => String(a[0]));
+    await until(() => warnings().some((w) => w.includes('errors.rejected')));
+    const warning = warnings().find((w) => w.includes('errors.rejected'))!;
+    assert.ok(warning.includes('"recording":"\\"../escape\\""'), warning);
+  });
 });
