@@ -159,14 +159,6 @@ function table(caption, headers, rows) {
   ]);
 }
 
-function links() {
-  return el('nav', { class: 'pfcam-links', 'aria-label': 'Account and administration' }, [
-    el('a', { href: '/pfcam/account' }, ['My account']),
-    el('a', { href: '/pfcam/admin/users' }, ['Users']),
-    el('a', { href: '/pfcam/admin/audit' }, ['Audit']),
-  ]);
-}
-
 // ------------------------------------------------------------------------------------------------ screens
 
 async function overviewScreen(view, api) {
@@ -238,7 +230,6 @@ async function overviewScreen(view, api) {
           o.latest.map((r) => latestItem(api, r)),
         )
       : statusLine('No recordings yet.'),
-    links(),
   );
 }
 
@@ -902,7 +893,7 @@ async function alertsScreen(view, api) {
       () => toast(null, 'Preferences saved.'),
     );
   });
-  view.append(form, links());
+  view.append(form);
 }
 
 async function systemScreen(view, api) {
@@ -975,7 +966,6 @@ async function systemScreen(view, api) {
         ]),
       ),
     ),
-    links(),
   );
 }
 
