@@ -12,6 +12,13 @@
  *                           password printed once, to change at first login)
  *   PFCAM_SESSION_IDLE_SECONDS
  *                           a dashboard session ends after this many seconds without a request (default 1800)
+ *   PFCAM_TLS_CERT, PFCAM_TLS_KEY
+ *                           PEM certificate and private key: editor, dashboard and APIs over HTTPS only, with HSTS
+ *                           and a Secure session cookie (default: plain HTTP, for a proxy in front on 127.0.0.1)
+ *   PFCAM_TLS_CA            PEM intermediate certificates sent with the certificate (optional)
+ *   PFCAM_TLS_REFRESH_HOURS how often the certificate files are read again, to serve a renewed one (default 12)
+ *   PFCAM_TRUSTED_PROXIES   proxies whose X-Forwarded-For gives the client's address to the audit log and the
+ *                           login rate limits: addresses, CIDR ranges, "loopback" (default: none)
  */
 'use strict';
 const crypto = require('node:crypto');
@@ -33,6 +40,11 @@ function credentialSecret() {
     return secret;
   }
 }
+
+// ---- https (lib/ops/tls-settings.ts): refuses to start on half a configuration or an unreadable file ----
+const { tlsSettingsFromEnv } = require('./dist/lib/ops/tls-settings');
+const tls = tlsSettingsFromEnv(process.env);
+// ---- end of https ----
 
 // ---- security (dashboard/security.ts): users, sessions, the editor login, the dashboard's login and socket ----
 /**
@@ -68,9 +80,21 @@ module.exports = {
     security: secured.security,
   },
 
+  /**
+   * HTTPS when certificate files are given: Node-RED calls `https` at the start and every
+   * `httpsRefreshInterval` hours, and serves a renewed certificate from then on (no restart).
+   */
+  ...(tls ? { https: tls.https, httpsRefreshInterval: tls.httpsRefreshInterval } : {}),
+
   /** The editor: admins only, password immediately followed by the current 6-digit code. */
   adminAuth: secured.adminAuth,
-  httpAdminMiddleware: secured.httpAdminMiddleware,
+  /**
+   * Runs first for every HTTP request (the editor is mounted at /, before the dashboard and the APIs): HSTS on
+   * every response when serving HTTPS.
+   */
+  httpAdminMiddleware: tls
+    ? (req, res, next) => tls.hsts(req, res, () => secured.httpAdminMiddleware(req, res, next))
+    : secured.httpAdminMiddleware,
   /** The editor's login token lifetime (seconds), like a dashboard session's absolute limit. */
   sessionExpiryTime: SESSION_EXPIRY_S,
 

@@ -13,6 +13,7 @@ import { ServerResponse, type IncomingMessage } from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import { AuditLog, type AuditEntry } from '../lib/auth/audit';
+import { clientAddress, trustedProxiesFromEnv } from '../lib/auth/client-address';
 import { isAllowed, type Principal } from '../lib/auth/permissions';
 import { LoginRateLimiter } from '../lib/auth/rate-limit';
 import { SecretBox } from '../lib/auth/secret-box';
@@ -155,8 +156,11 @@ function toError(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
+/** The proxies whose X-Forwarded-For is believed (PFCAM_TRUSTED_PROXIES, default none), read once. */
+const TRUSTED_PROXIES = trustedProxiesFromEnv();
+
 function ipOf(req: IncomingMessage): string {
-  return req.socket.remoteAddress ?? '';
+  return clientAddress(req.socket.remoteAddress, req.headers['x-forwarded-for'], TRUSTED_PROXIES);
 }
 
 function sendJson(
