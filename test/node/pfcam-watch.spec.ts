@@ -269,7 +269,7 @@ describe('pfcam-watch node', function () {
     sim.control.addRecording({ fileName: '../escape' });
     // The test runtime's messages are their keys: the parameters are shown beside them.
     const withParams = (RED: Parameters<typeof watchNode>[0]): void => {
-      RED._ = ((key: string, params?: unknown) => `${key} ${JSON.stringify(params ?? {})}`);
+      RED._ = (key: string, params?: unknown) => `${key} ${JSON.stringify(params ?? {})}`;
       watchNode(RED);
     };
     await helper.load([cameraNode, storeNode, withParams], flow([sim]));
