@@ -23,6 +23,8 @@ const ADMIN = { name: 'chief', password: 'admin password 0123', secret: newTotpS
 const VIEWER = { name: 'watcher', password: 'viewer password 0123', secret: newTotpSecret() };
 /** A second viewer, for the login-regeneration test (each login spends a TOTP step of its user). */
 const SECOND = { name: 'second', password: 'second password 0123', secret: newTotpSecret() };
+/** A viewer who changes their password while another of their sessions has the dashboard open. */
+const CHANGER = { name: 'changer', password: 'changer password 0123', secret: newTotpSecret() };
 /** A user created as the first admin is without PFCAM_ADMIN_*: a one-time password and no authenticator. */
 const NEWCOMER = { name: 'newcomer', password: 'one-time password 0123' };
 
@@ -108,6 +110,12 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
       password: SECOND.password,
       role: 'viewer',
       totpSecret: SECOND.secret,
+    });
+    await users.create({
+      name: CHANGER.name,
+      password: CHANGER.password,
+      role: 'viewer',
+      totpSecret: CHANGER.secret,
     });
     await users.create({
       name: NEWCOMER.name,
@@ -293,13 +301,48 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
       headers: { cookie, 'x-csrf-token': csrf, origin: base },
     });
     assert.equal(out.status, 200);
-    // the session's revocation cuts the socket: within one second of the logout answer
-    const dropped = waitFor<string>('the socket being cut after logout', 1_000, (done) => {
+    // the session's revocation cuts the socket before the logout is answered; the wait covers only the delivery
+    // of the disconnect packet on a loaded machine
+    const dropped = waitFor<string>('the socket being cut after logout', 10_000, (done) => {
       if (reason !== undefined) done(reason);
       else socket.once('disconnect', (r: string) => done(r));
     });
     assert.equal(await dropped, 'io server disconnect');
     assert.equal(socket.connected, false);
+  });
+
+  it("cuts a user's other open dashboard sockets when the password changes, and keeps the session that changed it", async () => {
+    const elsewhere = await login(CHANGER);
+    const socket = connect({ cookie: elsewhere.cookie, origin: base });
+    assert.equal(await outcome(socket), 'connected');
+    let reason: string | undefined;
+    socket.once('disconnect', (r: string) => (reason = r));
+    const here = await login(CHANGER);
+    const changed = await fetch(`${base}/pfcam/api/account/password`, {
+      method: 'POST',
+      headers: {
+        cookie: here.cookie,
+        'x-csrf-token': here.csrf,
+        origin: base,
+        'content-type': 'application/json',
+      },
+      body: JSON.stringify({ currentPassword: CHANGER.password, newPassword: 'a brand new password 99' }),
+    });
+    assert.equal(changed.status, 200, await changed.clone().text());
+    assert.equal(((await changed.json()) as { otherSessionsEnded: number }).otherSessionsEnded, 1);
+    const dropped = waitFor<string>("the other session's socket being cut", 10_000, (done) => {
+      if (reason !== undefined) done(reason);
+      else socket.once('disconnect', (r: string) => done(r));
+    });
+    assert.equal(await dropped, 'io server disconnect');
+    assert.equal(
+      (await fetch(`${base}/pfcam/api/session`, { headers: { cookie: elsewhere.cookie } })).status,
+      401,
+    );
+    assert.equal(
+      (await fetch(`${base}/pfcam/api/session`, { headers: { cookie: here.cookie } })).status,
+      200,
+    );
   });
 
   it('lets the admin sign in through the login page in a browser and reach the dashboard', async () => {
