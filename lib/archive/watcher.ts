@@ -60,6 +60,12 @@ export interface WatcherEvents {
    * the previous reconciliation, so it was neither parsed nor given to the store.
    */
   reconciled: [{ ok: boolean; listed: number; announced: number; unchanged?: boolean }];
+  /**
+   * The camera's list (or its identity) could not be read: malformed, stalled, refused. Rate-limited for the
+   * log: the first failure of an outage at once, then at most one per `problemIntervalMs`, with the count of
+   * failures not reported since.
+   */
+  listProblem: [{ error: string; suppressed: number }];
 }
 
 export interface WatcherDeps {
@@ -70,7 +76,12 @@ export interface WatcherDeps {
   displayName?: () => string | undefined;
   /** How many file names the watcher remembers as held by the store (default `KNOWN_LIMIT`). */
   knownLimit?: number;
+  /** The least time between two `listProblem` reports (default `PROBLEM_INTERVAL_MS`). */
+  problemIntervalMs?: number;
 }
+
+/** At most one report of a failing list per camera in this time. */
+export const PROBLEM_INTERVAL_MS = 5 * 60 * 1000;
 
 /**
  * File names remembered as already in the store, newest last: a cache in front of the store (which is the
@@ -105,6 +116,8 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
    * connection was lost since (the camera behind the URL may have been swapped).
    */
   private identifyNext = false;
+  /** The list-problem reports: when the last one went out, and the failures since. */
+  private problem: { reportedAt: number; suppressed: number } | undefined;
   private current: WatcherStatus = {
     state: 'connecting',
     serialNumber: undefined,
@@ -216,11 +229,13 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
         if (identifyNow) await this.identify();
         await this.reconcile();
         ok = true;
+        this.problem = undefined;
       } catch (err) {
         // The camera may be another one once it answers again.
         this.identifyNext = true;
         if (this.stopped) return;
         this.current.lastError = errorText(err);
+        this.reportProblem(this.current.lastError);
         this.setState('offline');
         this.emit('reconciled', { ok: false, listed: 0, announced: 0 });
       } finally {
@@ -231,6 +246,18 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
         }
       }
     });
+  }
+
+  private reportProblem(error: string): void {
+    const now = Date.now();
+    const interval = this.deps.problemIntervalMs ?? PROBLEM_INTERVAL_MS;
+    if (this.problem && now - this.problem.reportedAt < interval) {
+      this.problem.suppressed++;
+      return;
+    }
+    const suppressed = this.problem?.suppressed ?? 0;
+    this.problem = { reportedAt: now, suppressed: 0 };
+    this.emit('listProblem', { error, suppressed });
   }
 
   private schedule(delayMs: number, identify: boolean): void {

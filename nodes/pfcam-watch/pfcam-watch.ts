@@ -116,6 +116,15 @@ export default function (RED: NodeAPI): void {
             }),
           );
         });
+        w.on('listProblem', (problem) => {
+          node.warn(
+            RED._('pfcam-watch.errors.listFailed', {
+              camera: camera.displayName,
+              error: problem.error,
+              suppressed: problem.suppressed,
+            }),
+          );
+        });
         w.on('error', (err) => {
           node.error(
             RED._('pfcam-watch.errors.discovery', { camera: camera.displayName, error: errorText(err) }),

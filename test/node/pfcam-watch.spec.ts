@@ -280,4 +280,29 @@ describe('pfcam-watch node', function () {
     const warning = warnings().find((w) => w.includes('errors.rejected'))!;
     assert.ok(warning.includes('"recording":"\\"../escape\\""'), warning);
   });
+
+  it('logs a camera whose list cannot be read, once for the outage, not at every retry', async () => {
+    const sim = await camera({ recordings: 1, faults: { malformedJsonRate: 1 } });
+    const withParams = (RED: Parameters<typeof watchNode>[0]): void => {
+      RED._ = (key: string, params?: unknown) => `${key} ${JSON.stringify(params ?? {})}`;
+      watchNode(RED);
+    };
+    await helper.load([cameraNode, storeNode, withParams], flow([sim], { useSse: false }));
+    const watch = helper.getNode('watch0');
+    const warnings = (): string[] =>
+      (watch.warn as unknown as { args: unknown[][] }).args
+        .map((a) => String(a[0]))
+        .filter((w) => w.includes('errors.listFailed'));
+    await until(() => warnings().length >= 1);
+    // more failed reconciliations, still one warning
+    for (let i = 0; i < 2; i++) {
+      const failed = new Promise<void>((resolve) =>
+        helper.getNode('completed').once('input', () => resolve()),
+      );
+      watch.receive({});
+      await Promise.race([failed, new Promise((r) => setTimeout(r, 2000))]);
+    }
+    assert.equal(warnings().length, 1, warnings().join('\n'));
+    assert.match(warnings()[0]!, /"suppressed":0/);
+  });
 });

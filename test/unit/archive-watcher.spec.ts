@@ -219,6 +219,35 @@ describe('archive watcher', () => {
     assert.equal(watcher.status.state, 'polling');
   });
 
+  it('reports a failing list once per outage and interval, with the failures it did not report', async () => {
+    const camera = new FakeCamera('S-1');
+    camera.listError = new Error('malformed JSON in the event list');
+    const watcher = new CameraWatcher({
+      client: camera.client,
+      store,
+      options: parseWatchOptions({ reconcileInterval: 60, useSse: false }),
+      problemIntervalMs: 60_000,
+    });
+    watchers.push(watcher);
+    const problems: { error: string; suppressed: number }[] = [];
+    watcher.on('listProblem', (p) => problems.push(p));
+    watcher.start();
+    await until(() => camera.listCalls >= 1);
+    await watcher.settled();
+    for (let i = 0; i < 3; i++) await watcher.reconcileNow();
+    assert.ok(camera.listCalls >= 4);
+    assert.deepEqual(problems, [{ error: 'malformed JSON in the event list', suppressed: 0 }]);
+    // a success ends the outage: the next failure is reported at once
+    camera.listError = undefined;
+    await watcher.reconcileNow();
+    camera.listError = new Error('stalled');
+    await watcher.reconcileNow();
+    assert.deepEqual(
+      problems.map((p) => p.error),
+      ['malformed JSON in the event list', 'stalled'],
+    );
+  });
+
   it('stops announcing and stops listing once stopped', async () => {
     const camera = new FakeCamera('S-1');
     const { watcher, seen } = watch(camera, { useSse: false, reconcileInterval: 0.05 });
