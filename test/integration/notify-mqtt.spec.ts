@@ -26,6 +26,8 @@ const functionNode = require('@node-red/nodes/core/function/10-function.js') as 
 const linkNodes = require('@node-red/nodes/core/common/60-link.js') as unknown;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const commentNode = require('@node-red/nodes/core/common/90-comment.js') as unknown;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const changeNode = require('@node-red/nodes/core/function/15-change.js') as unknown;
 
 interface Published {
   topic: string;
@@ -128,7 +130,7 @@ describe('Alerts tab publishes to MQTT (real mosquitto)', function () {
         return { id: n.id, type: 'helper', z: n.z, x: 0, y: 0 };
       return n;
     });
-    await load(flow, [commentNode, storeNode, smtpNode, webhookNode, notifyNode]);
+    await load(flow, [commentNode, changeNode, storeNode, smtpNode, webhookNode, notifyNode]);
     const received = new Recorder<Published>();
     clients.push(await subscriber(broker.url, received));
     const toasts = new Recorder<{ topic: string; payload: string }>();
@@ -147,7 +149,9 @@ describe('Alerts tab publishes to MQTT (real mosquitto)', function () {
     });
     await received.waitFor((r) => r.some((m) => m.topic === 'pfcam/plant-a/PF-009/event'), 'the MQTT event');
     await toasts.waitFor((t) => t.length === 1, 'the toast');
-    assert.equal(toasts.items[0]?.topic, 'New recording on Yard');
+    // the toast reaches every open dashboard, so it names no camera and no recording
+    assert.equal(toasts.items[0]?.topic, 'New alert');
+    assert.doesNotMatch(JSON.stringify(toasts.items[0]), /Yard/);
   });
 
   it('publishes each new recording on pfcam/<site>/<camera>/event, not retained', async () => {
