@@ -7,7 +7,6 @@
  * critical violation on the three screens; screenshots at 390x844 and 1600x1000 go to test-artifacts/.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +14,8 @@ import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { io, type Socket } from 'socket.io-client';
 import { newTotpSecret } from '../../lib/auth/totp';
-import { freePort } from '../helpers/node-red-process';
+import { NodeRedProcess } from '../helpers/node-red-process';
+import { waitForDone as waitFor } from '../helpers/wait-for';
 import { freshTotpCode } from '../helpers/totp-codes';
 
 const root = resolve(__dirname, '..', '..');
@@ -50,25 +50,11 @@ function shippedSecurityTabs(): FlowNode[] {
   return [...shipped.filter(wanted), configWithoutRetention, store];
 }
 
-function waitFor<T>(what: string, timeoutMs: number, start: (resolve: (v: T) => void) => void): Promise<T> {
-  return new Promise<T>((resolveValue, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${what} did not happen within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    start((v) => {
-      clearTimeout(timer);
-      resolveValue(v);
-    });
-  });
-}
-
 describe('account, users and audit screens (real Node-RED, shipped settings.js, login page)', function () {
   this.timeout(90_000);
   let dir: string;
-  let child: ChildProcess | undefined;
+  let nodeRed: NodeRedProcess | undefined;
   let base: string;
-  let output = '';
   let browser: Browser | undefined;
   const sockets: Socket[] = [];
   let admin: BrowserContext;
@@ -86,35 +72,19 @@ describe('account, users and audit screens (real Node-RED, shipped settings.js, 
     symlinkSync(root, join(userDir, 'node_modules', '@pfcam', 'node-red-pfcam'), 'dir');
     writeFileSync(join(userDir, 'flows.json'), JSON.stringify(shippedSecurityTabs()));
     mkdirSync(dataDir, { recursive: true });
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(
-      process.execPath,
-      [require.resolve('node-red/red.js'), '--settings', join(root, 'settings.js'), '--userDir', userDir],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...process.env,
-          PFCAM_DATA: dataDir,
-          PFCAM_CREDENTIAL_SECRET: 'test-secret',
-          PORT: String(port),
-          PFCAM_ADMIN_USER: ADMIN.name,
-          PFCAM_ADMIN_PASSWORD: ADMIN.password,
-          PFCAM_ADMIN_TOTP_SECRET: ADMIN.secret,
-        },
+    nodeRed = await NodeRedProcess.start({
+      userDir,
+      shippedSettings: true,
+      env: {
+        ...process.env,
+        PFCAM_DATA: dataDir,
+        PFCAM_CREDENTIAL_SECRET: 'test-secret',
+        PFCAM_ADMIN_USER: ADMIN.name,
+        PFCAM_ADMIN_PASSWORD: ADMIN.password,
+        PFCAM_ADMIN_TOTP_SECRET: ADMIN.secret,
       },
-    );
-    const proc = child;
-    await waitFor<void>('Node-RED starting its flows', 60_000, (done) => {
-      const onData = (chunk: Buffer): void => {
-        output += chunk.toString();
-        if (/Started flows/.test(output)) done();
-      };
-      proc.stdout?.on('data', onData);
-      proc.stderr?.on('data', onData);
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}:\n${output.slice(-2000)}`);
     });
+    base = nodeRed.url;
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
       args: [
@@ -138,14 +108,7 @@ describe('account, users and audit screens (real Node-RED, shipped settings.js, 
   after(async () => {
     for (const s of sockets) s.close();
     await browser?.close();
-    const proc = child;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(killer);
-    }
+    await nodeRed?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 

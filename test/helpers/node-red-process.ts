@@ -22,6 +22,9 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** The application's settings.js. */
+const SHIPPED_SETTINGS = join(root, 'settings.js');
+
 export interface NodeRedProcessOptions {
   /** Flows to start with (default: none). */
   flows?: unknown[];
@@ -31,6 +34,11 @@ export interface NodeRedProcessOptions {
   userDir?: string;
   /** Environment variables added to the process's (what `${VAR}` properties of the flows read). */
   env?: Record<string, string>;
+  /**
+   * Runs the application's own settings.js (security, dashboard wiring) instead of a generated one; the port
+   * is given as PORT, the data folder by PFCAM_DATA in `env`. `settings` is then ignored.
+   */
+  shippedSettings?: boolean;
 }
 
 export class NodeRedProcess {
@@ -42,6 +50,7 @@ export class NodeRedProcess {
     readonly userDir: string,
     readonly port: number,
     private readonly env: Record<string, string> = {},
+    private readonly settingsFile = join(userDir, 'settings.js'),
   ) {}
 
   /** Creates the user directory (unless given) and starts Node-RED; resolves once the flows have started. */
@@ -56,6 +65,16 @@ export class NodeRedProcess {
     }
     if (options.flows) writeFileSync(join(userDir, 'flows.json'), JSON.stringify(options.flows));
     const port = await freePort();
+    if (options.shippedSettings) {
+      const shipped = new NodeRedProcess(
+        userDir,
+        port,
+        { ...options.env, PORT: String(port) },
+        SHIPPED_SETTINGS,
+      );
+      await shipped.spawn();
+      return shipped;
+    }
     const settings = {
       uiPort: port,
       uiHost: '127.0.0.1',
@@ -172,7 +191,7 @@ export class NodeRedProcess {
           ? join(process.env.PFCAM_NODE_RED, 'red.js')
           : require.resolve('node-red/red.js'),
         '--settings',
-        join(this.userDir, 'settings.js'),
+        this.settingsFile,
         '--userDir',
         this.userDir,
       ],

@@ -90,3 +90,19 @@ export function setEnv(values: Record<string, string | undefined>): () => void {
     }
   };
 }
+
+/** `waitFor` for a start function that only ever resolves (a callback style: nothing to unsubscribe). */
+export function waitForDone<T>(
+  what: string,
+  timeoutMs: number,
+  start: (resolve: (value: T) => void) => void,
+): Promise<T> {
+  return waitFor<T>(
+    what,
+    (resolve) => {
+      start(resolve);
+      return () => undefined;
+    },
+    timeoutMs,
+  );
+}

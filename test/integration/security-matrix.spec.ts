@@ -7,7 +7,6 @@
  * without editing it, and a state-changing route with no harmless request known here fails the test.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -33,7 +32,8 @@ import { Users } from '../../lib/auth/users';
 import { EventStore } from '../../lib/store/event-store';
 import { startCamera, type SimulatedCamera } from '../../simulator';
 import { storedRecording } from '../helpers/dashboard-fixtures';
-import { freePort } from '../helpers/node-red-process';
+import { NodeRedProcess } from '../helpers/node-red-process';
+import { waitForDone as waitFor } from '../helpers/wait-for';
 import { freshTotpCode } from '../helpers/totp-codes';
 
 const root = resolve(__dirname, '..', '..');
@@ -122,19 +122,6 @@ function expectation(who: Principal, route: RouteView, serial: string): Expectat
   return 'allowed';
 }
 
-function waitFor<T>(what: string, timeoutMs: number, start: (resolve: (v: T) => void) => void): Promise<T> {
-  return new Promise<T>((resolveValue, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${what} did not happen within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    start((v) => {
-      clearTimeout(timer);
-      resolveValue(v);
-    });
-  });
-}
-
 /** Runs `work` over `items`, BATCH at a time. */
 async function inBatches<T, R>(items: readonly T[], work: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = [];
@@ -146,9 +133,8 @@ async function inBatches<T, R>(items: readonly T[], work: (item: T) => Promise<R
 describe('role x action matrix over every API route and guarded action (real Node-RED, shipped settings.js)', function () {
   this.timeout(60_000);
   let dir: string;
-  let child: ChildProcess | undefined;
+  let nodeRed: NodeRedProcess | undefined;
   let base: string;
-  let output = '';
   const sims: SimulatedCamera[] = [];
   const sockets: Socket[] = [];
   let serialA = '';
@@ -246,27 +232,12 @@ describe('role x action matrix over every API route and guarded action (real Nod
     }
 
     writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flows()));
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(
-      process.execPath,
-      [require.resolve('node-red/red.js'), '--settings', join(root, 'settings.js'), '--userDir', userDir],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...env, PORT: String(port), PFCAM_SESSION_IDLE_SECONDS: String(IDLE_SECONDS) },
-      },
-    );
-    const proc = child;
-    await waitFor<void>('Node-RED starting its flows', 45_000, (done) => {
-      const onData = (chunk: Buffer): void => {
-        output += chunk.toString();
-        if (/Started flows/.test(output)) done();
-      };
-      proc.stdout?.on('data', onData);
-      proc.stderr?.on('data', onData);
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}:\n${output.slice(-2000)}`);
+    nodeRed = await NodeRedProcess.start({
+      userDir,
+      shippedSettings: true,
+      env: { ...env, PFCAM_SESSION_IDLE_SECONDS: String(IDLE_SECONDS) },
     });
+    base = nodeRed.url;
 
     await Promise.all(
       (Object.keys(accounts) as (keyof typeof accounts)[]).map(async (key) => {
@@ -315,20 +286,13 @@ describe('role x action matrix over every API route and guarded action (real Nod
 
   afterEach(function () {
     // what Node-RED logged, to tell a failed cell's cause
-    if (this.currentTest?.state === 'failed') console.log(output.slice(-3000));
+    if (this.currentTest?.state === 'failed') console.log(nodeRed?.log.slice(-3000));
   });
 
   after(async () => {
     if (keepAlive) clearInterval(keepAlive);
     for (const s of sockets) s.close();
-    const proc = child;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(killer);
-    }
+    await nodeRed?.stop();
     await Promise.all(sims.map((s) => s.stop()));
     rmSync(dir, { recursive: true, force: true });
   });

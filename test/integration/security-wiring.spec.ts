@@ -5,7 +5,6 @@
  * a browser signs in through the login page.
  */
 import { strict as assert } from 'node:assert';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,7 +14,8 @@ import { SecretBox } from '../../lib/auth/secret-box';
 import { newTotpSecret } from '../../lib/auth/totp';
 import { Users } from '../../lib/auth/users';
 import { Database } from '../../lib/store/database';
-import { freePort } from '../helpers/node-red-process';
+import { NodeRedProcess } from '../helpers/node-red-process';
+import { waitForDone as waitFor } from '../helpers/wait-for';
 import { freshTotpCode } from '../helpers/totp-codes';
 
 const root = resolve(__dirname, '..', '..');
@@ -65,25 +65,11 @@ const FLOWS = [
   },
 ];
 
-function waitFor<T>(what: string, timeoutMs: number, start: (resolve: (v: T) => void) => void): Promise<T> {
-  return new Promise<T>((resolveValue, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`${what} did not happen within ${timeoutMs} ms`)),
-      timeoutMs,
-    );
-    start((v) => {
-      clearTimeout(timer);
-      resolveValue(v);
-    });
-  });
-}
-
 describe('security wiring of the shipped application (real Node-RED, shipped settings.js)', function () {
   this.timeout(60_000);
   let dir: string;
-  let child: ChildProcess | undefined;
+  let nodeRed: NodeRedProcess | undefined;
   let base: string;
-  let output = '';
   const sockets: Socket[] = [];
   let browser: Browser | undefined;
 
@@ -124,46 +110,23 @@ describe('security wiring of the shipped application (real Node-RED, shipped set
       mustChangePassword: true,
     });
     await db.close();
-    const port = await freePort();
-    base = `http://127.0.0.1:${port}`;
-    child = spawn(
-      process.execPath,
-      [require.resolve('node-red/red.js'), '--settings', join(root, 'settings.js'), '--userDir', userDir],
-      {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: {
-          ...env,
-          PORT: String(port),
-          PFCAM_ADMIN_USER: ADMIN.name,
-          PFCAM_ADMIN_PASSWORD: ADMIN.password,
-          PFCAM_ADMIN_TOTP_SECRET: ADMIN.secret,
-        },
+    nodeRed = await NodeRedProcess.start({
+      userDir,
+      shippedSettings: true,
+      env: {
+        ...env,
+        PFCAM_ADMIN_USER: ADMIN.name,
+        PFCAM_ADMIN_PASSWORD: ADMIN.password,
+        PFCAM_ADMIN_TOTP_SECRET: ADMIN.secret,
       },
-    );
-    const proc = child;
-    await waitFor<void>('Node-RED starting its flows', 60_000, (done) => {
-      const onData = (chunk: Buffer): void => {
-        output += chunk.toString();
-        if (/Started flows/.test(output)) done();
-      };
-      proc.stdout?.on('data', onData);
-      proc.stderr?.on('data', onData);
-    }).catch((err: Error) => {
-      throw new Error(`${err.message}:\n${output.slice(-2000)}`);
     });
+    base = nodeRed.url;
   });
 
   after(async () => {
     for (const s of sockets) s.close();
     await browser?.close();
-    const proc = child;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-      proc.kill('SIGTERM');
-      const killer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(killer);
-    }
+    await nodeRed?.stop();
     rmSync(dir, { recursive: true, force: true });
   });
 
