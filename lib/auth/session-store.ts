@@ -218,11 +218,6 @@ export class SessionTable extends EventEmitter {
     for (const { sid: key } of rows) if (await this.end(key, 'expired')) n++;
     return n;
   }
-
-  /** Removes expired sessions; returns how many. */
-  async prune(): Promise<number> {
-    return this.sweep();
-  }
 }
 
 export interface RevokeEvent {
