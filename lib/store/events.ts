@@ -40,7 +40,7 @@ import { toUtcIso } from './zoned-time';
 import { InputError, PfcamError } from '../errors';
 import type { CameraEvent } from '../camera/types';
 
-/** Columns of an event row joined with its camera; `e` is `events`, `c` is `cameras`. For query modules. */
+/** The columns a discovered recording sets, and one row of their placeholders. */
 const DISCOVERED_COLUMNS = `camera_id, file_name, event_name, triggered_at, triggered_at_utc, playback_time,
   vid_ext, thmb_ext, dir, metadata, discovered_at, created_at`;
 const DISCOVERED_ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)';

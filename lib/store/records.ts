@@ -260,6 +260,7 @@ export interface CameraRow {
   stored_bytes: number;
 }
 
+/** An event row joined with its camera and its tags; `e` is `events`, `c` is `cameras`. For query modules. */
 export const EVENT_SELECT = `SELECT e.*, c.serial_number,
   (SELECT json_group_array(tag) FROM event_tags t WHERE t.event_id = e.id) AS tags_json
   FROM events e JOIN cameras c ON c.id = e.camera_id`;
