@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { errorText, PfcamError } from '../errors';
-import type { EventStore } from '../store/event-store';
+import type { ConfirmedObject, EventStore } from '../store/event-store';
 import { manifestKey, MANIFEST_EXT, parseManifest, safeSegment, type BackupManifest } from './manifest';
 import type { S3Objects } from './s3-objects';
 
@@ -156,68 +156,34 @@ async function insertRemote(
     objects: manifest.objects,
     rebuiltAt: now,
   };
-  return store.db.transaction(async (tx) => {
-    await tx.run(
-      `INSERT INTO cameras (serial_number, first_seen, last_seen) VALUES (?, ?, ?)
-       ON CONFLICT (serial_number) DO NOTHING`,
-      [manifest.cameraSerial, now, now],
-    );
-    const camera = await tx.get<{ id: number }>('SELECT id FROM cameras WHERE serial_number = ?', [
-      manifest.cameraSerial,
-    ]);
-    if (!camera) throw new Error('camera insert returned no id');
-    const ins = await tx.run(
-      `INSERT OR IGNORE INTO events (camera_id, file_name, event_name, triggered_at, triggered_at_utc, playback_time,
-         vid_ext, thmb_ext, state, video_sha256, thumb_sha256, backup_state, backed_up_at, retired_at, flagged,
-         metadata, discovered_at, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'stored', ?, ?, 'done', ?, ?, ?, ?, ?, ?)`,
-      [
-        camera.id,
-        manifest.fileName,
-        manifest.eventName,
-        manifest.triggeredAt,
-        new Date(manifest.triggeredAt).toISOString(),
-        manifest.playbackTime,
-        video.ext,
-        thumb?.ext ?? '.jpg',
-        video.sha256,
-        thumb?.sha256 ?? null,
-        new Date(manifest.backedUpAt).toISOString(),
-        now,
-        manifest.flagged ? 1 : 0,
-        JSON.stringify({ archive }),
-        now,
-        now,
-      ],
-    );
-    if (ins.changes === 0) return undefined;
-    const event = await tx.get<{ id: number }>(
-      'SELECT id FROM events WHERE camera_id = ? AND file_name = ?',
-      [camera.id, manifest.fileName],
-    );
-    if (!event) throw new Error('event insert returned no id');
-    const rows: [string, string, number][] = manifest.objects.map((o) => [o.kind, o.key, o.bytes]);
-    rows.push(['manifest', key, 0]);
-    for (const [kind, objectKey, size] of rows) {
-      await tx.run(
-        `INSERT OR IGNORE INTO backup_outbox (event_id, kind, key, state, attempts, next_attempt_at, size, created_at,
-           done_at) VALUES (?, ?, ?, 'done', 0, ?, ?, ?, ?)`,
-        [event.id, kind, objectKey, now, size, now, now],
-      );
-    }
-    return event.id;
-  });
+  const objects: ConfirmedObject[] = manifest.objects.map((o) => ({
+    kind: o.kind,
+    key: o.key,
+    size: o.bytes,
+  }));
+  objects.push({ kind: 'manifest', key, size: 0 });
+  return store.recordRemote(
+    {
+      cameraSerial: manifest.cameraSerial,
+      fileName: manifest.fileName,
+      eventName: manifest.eventName,
+      triggeredAt: manifest.triggeredAt,
+      playbackTime: manifest.playbackTime,
+      vidExt: video.ext,
+      thmbExt: thumb?.ext ?? '.jpg',
+      videoSha256: video.sha256,
+      thumbSha256: thumb?.sha256 ?? null,
+      backedUpAt: manifest.backedUpAt,
+      flagged: manifest.flagged,
+      metadata: { archive },
+    },
+    objects,
+  );
 }
 
 /** The id of the recording when the index knows it only from the bucket (no local files). */
-async function remoteRecording(store: EventStore, manifest: BackupManifest): Promise<number | undefined> {
-  const row = await store.db.get<{ id: number }>(
-    `SELECT e.id FROM events e JOIN cameras c ON c.id = e.camera_id
-     WHERE c.serial_number = ? AND e.file_name = ? AND e.retired_at IS NOT NULL AND e.video_path IS NULL
-       AND json_extract(e.metadata, '$.archive.location') = 'remote'`,
-    [manifest.cameraSerial, manifest.fileName],
-  );
-  return row?.id;
+function remoteRecording(store: EventStore, manifest: BackupManifest): Promise<number | undefined> {
+  return store.events.findRemote(manifest.cameraSerial, manifest.fileName);
 }
 
 /**
@@ -272,19 +238,11 @@ async function downloadBack(
     for (const path of written) await store.media.remove(path).catch(() => undefined);
     throw err;
   }
-  const now = store.now();
-  await store.db.run(
-    `UPDATE events SET retired_at = NULL, stored_at = ?, video_path = ?, video_size = ?, thumb_path = ?,
-       thumb_size = ?, metadata = json_patch(coalesce(metadata, '{}'), ?)
-     WHERE id = ? AND retired_at IS NOT NULL AND video_path IS NULL`,
-    [
-      now,
-      paths.videoPath,
-      video.bytes,
-      thumb ? paths.thumbPath : null,
-      thumb?.bytes ?? null,
-      JSON.stringify({ archive: { location: 'local' } }),
-      eventId,
-    ],
-  );
+  await store.events.markRestored(eventId, {
+    videoPath: paths.videoPath,
+    videoSize: video.bytes,
+    thumbPath: thumb ? paths.thumbPath : null,
+    thumbSize: thumb?.bytes ?? null,
+    metadata: { archive: { location: 'local' } },
+  });
 }

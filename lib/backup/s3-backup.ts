@@ -15,9 +15,9 @@
 import { extname } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { errorText, PfcamError } from '../errors';
+import type { Backlog, BackupOutbox } from '../store/backup-outbox';
 import type { EventRecord, EventStore, OutboxItem } from '../store/event-store';
 import { backoffDelay, ThroughputMeter, type BackoffOptions } from './backoff';
-import { BackupQueries, type Backlog } from './backup-queries';
 import { buildManifest, manifestKey, objectKey, type ManifestObject } from './manifest';
 import { contentTypeFor, hashFile, S3Objects } from './s3-objects';
 import type { S3Options } from './s3-options';
@@ -127,7 +127,7 @@ export class S3Backup {
   readonly options: S3BackupOptions;
   readonly objects: S3Objects;
   private readonly store: EventStore;
-  private readonly queries: BackupQueries;
+  private readonly queries: BackupOutbox;
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly meter = new ThroughputMeter();
@@ -156,7 +156,7 @@ export class S3Backup {
     this.options.concurrency = Math.max(1, Math.floor(this.options.concurrency));
     this.store = deps.store;
     this.objects = new S3Objects(deps.client, deps.s3);
-    this.queries = new BackupQueries(deps.store.db);
+    this.queries = deps.store.outbox;
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
   }
@@ -491,10 +491,7 @@ export class S3Backup {
     if (rows.some((r) => r.kind !== 'manifest' && r.state !== 'done')) return;
     const manifest = rows.find((r) => r.kind === 'manifest' && r.state === 'pending');
     if (manifest) {
-      await this.store.db.run(
-        "UPDATE backup_outbox SET next_attempt_at = ? WHERE id = ? AND state = 'pending'",
-        [new Date(this.now()).toISOString(), manifest.id],
-      );
+      await this.store.outbox.makeDueNow(manifest.id, this.now());
       this.wake();
     }
   }

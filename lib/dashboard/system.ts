@@ -3,7 +3,7 @@
  * policy with a dry run of what it would delete next. The retention run itself belongs to lib/retention; the
  * dry run changes nothing.
  */
-import { BackupQueries, type Backlog } from '../backup/backup-queries';
+import type { Backlog } from '../store/backup-outbox';
 import { Retention } from '../retention/retention';
 import type { RetentionOptions } from '../retention/retention-options';
 import type { EventStore } from '../store/event-store';
@@ -27,7 +27,7 @@ export async function systemStatus(
   const [disk, use, backup] = await Promise.all([
     store.media.diskSpace().catch(() => null),
     storageUse(store.db),
-    new BackupQueries(store.db).backlog(),
+    store.outbox.backlog(),
   ]);
   return {
     disk,

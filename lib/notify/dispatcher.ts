@@ -22,6 +22,7 @@ import {
   deliveriesOf,
   enqueue,
   idempotencyKey,
+  pruneFinal,
   systemClock,
   type Channel,
   type Clock,
@@ -617,10 +618,7 @@ export class Notifier {
   private async prune(): Promise<void> {
     const { db, owner } = this.config;
     const before = this.clock.now() - KEEP_MS;
-    await db.run(
-      "DELETE FROM notify_outbox WHERE owner = ? AND created_at < ? AND state IN ('sent', 'failed', 'suppressed')",
-      [owner, before],
-    );
+    await pruneFinal(db, owner, before);
     await db.run(
       `DELETE FROM notify_notifications WHERE owner = ? AND created_at < ? AND NOT EXISTS
          (SELECT 1 FROM notify_outbox o WHERE o.owner = notify_notifications.owner AND o.notification_id = notify_notifications.id)`,

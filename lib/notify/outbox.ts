@@ -153,6 +153,14 @@ export async function deliveriesOf(sql: Sql, owner: string, notificationId: stri
   return rows.map(fromRaw);
 }
 
+/** Removes an owner's final deliveries (sent, failed, suppressed) created before `beforeMs`. */
+export async function pruneFinal(sql: Sql, owner: string, beforeMs: number): Promise<void> {
+  await sql.run(
+    "DELETE FROM notify_outbox WHERE owner = ? AND created_at < ? AND state IN ('sent', 'failed', 'suppressed')",
+    [owner, beforeMs],
+  );
+}
+
 /** The alert outbox's backlog over every owner, for the health report; null when no alert node ever ran here. */
 export interface OutboxBacklog {
   /** Deliveries not sent yet (pending or being sent). */

@@ -15,7 +15,6 @@
  *   for good.
  * The overall status is the worst check's; the HTTP status is 200 for pass and warn, 503 for fail.
  */
-import { BackupQueries } from '../backup/backup-queries';
 import type { HealthSnapshot } from '../camera/camera-health';
 import { errorText } from '../errors';
 import { outboxBacklog } from '../notify/outbox';
@@ -102,7 +101,7 @@ export async function healthReport(
 ): Promise<HealthReport> {
   const nowMs = clock();
   const time = new Date(nowMs).toISOString();
-  const backup = new BackupQueries(store.db);
+  const backup = store.outbox;
 
   const storeCheck = check(
     time,

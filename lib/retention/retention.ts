@@ -15,8 +15,8 @@
  */
 import * as fsp from 'node:fs/promises';
 import { errorText, PfcamError } from '../errors';
-import type { Migration, SqlValue } from '../store/database';
 import type { EventStore } from '../store/event-store';
+import { RetentionQueries, type DueCursor, type JournalRow } from '../store/retention-queries';
 import {
   planRetention,
   type DiskUsage,
@@ -27,21 +27,7 @@ import {
 } from './retention-plan';
 import type { RetentionOptions } from './retention-options';
 
-export const RETENTION_NAMESPACE = 'retention';
-
-export const RETENTION_MIGRATIONS: readonly Migration[] = [
-  {
-    version: 1,
-    description: 'journal of retirements in progress',
-    up: `CREATE TABLE retention_journal (
-           event_id   INTEGER PRIMARY KEY,
-           video_path TEXT,
-           thumb_path TEXT,
-           reason     TEXT NOT NULL,
-           started_at TEXT NOT NULL
-         )`,
-  },
-];
+export { RETENTION_MIGRATIONS, RETENTION_NAMESPACE } from '../store/retention-queries';
 
 /**
  * Deletes one recording on its camera: resolves true when deleted, false when the camera no longer had it
@@ -106,23 +92,6 @@ export interface RetentionReport {
   recordingsTruncated: boolean;
 }
 
-interface CandidateRow {
-  id: number;
-  serial_number: string;
-  file_name: string;
-  triggered_at_utc: string;
-  bytes: number;
-  flagged: number;
-  backup_state: string;
-}
-
-interface JournalRow {
-  event_id: number;
-  video_path: string | null;
-  thumb_path: string | null;
-  reason: string;
-}
-
 const MAX_LISTED = 500;
 const MAX_FAILURES = 100;
 const CAMERA_BATCH = 500;
@@ -132,19 +101,19 @@ export class Retention {
   private readonly statfs: StatFs;
   private readonly actor: string;
   private readonly now: () => number;
-  private migrated: Promise<void> | undefined;
+  private readonly queries: RetentionQueries;
 
   constructor(private readonly deps: RetentionDeps) {
     this.store = deps.store;
     this.statfs = deps.statfs ?? ((path) => fsp.statfs(path));
     this.actor = deps.actor ?? 'retention';
     this.now = deps.now ?? Date.now;
+    this.queries = new RetentionQueries(deps.store.db);
   }
 
   /** Applies the journal's migration (once). */
   init(): Promise<void> {
-    this.migrated ??= this.store.db.migrate(RETENTION_NAMESPACE, RETENTION_MIGRATIONS).then(() => undefined);
-    return this.migrated;
+    return this.queries.init();
   }
 
   /** Free space of the media folder's file system (what an unprivileged process may still write). */
@@ -156,7 +125,7 @@ export class Retention {
   /** Finishes retirements a crash interrupted. Returns how many. */
   async recover(): Promise<number> {
     await this.init();
-    const rows = await this.store.db.all<JournalRow>('SELECT * FROM retention_journal ORDER BY event_id');
+    const rows = await this.queries.journal();
     let done = 0;
     for (const row of rows) {
       try {
@@ -170,27 +139,8 @@ export class Retention {
   }
 
   /** Local recordings retention may consider, with what the planner needs. */
-  async candidates(): Promise<RetentionCandidate[]> {
-    const out: RetentionCandidate[] = [];
-    await this.store.db.each<CandidateRow>(
-      `SELECT e.id, c.serial_number, e.file_name, e.triggered_at_utc,
-         coalesce(e.video_size, 0) + coalesce(e.thumb_size, 0) AS bytes, e.flagged, e.backup_state
-       FROM events e JOIN cameras c ON c.id = e.camera_id
-       WHERE e.state = 'stored' AND e.retired_at IS NULL AND e.video_path IS NOT NULL
-       ORDER BY e.triggered_at_utc, e.id`,
-      [],
-      (r) =>
-        out.push({
-          id: r.id,
-          cameraSerial: r.serial_number,
-          fileName: r.file_name,
-          triggeredAt: r.triggered_at_utc,
-          bytes: r.bytes,
-          flagged: r.flagged === 1,
-          backedUp: r.backup_state === 'done',
-        }),
-    );
-    return out;
+  candidates(): Promise<RetentionCandidate[]> {
+    return this.queries.candidates();
   }
 
   /** Plans without doing anything. */
@@ -265,29 +215,9 @@ export class Retention {
    */
   private async retireOne(id: number, reason: RemovalReason, options: RetentionOptions): Promise<boolean> {
     const started = new Date(this.now()).toISOString();
-    const journal = await this.store.db.transaction(async (tx) => {
-      const row = await tx.get<{
-        video_path: string | null;
-        thumb_path: string | null;
-        retired_at: string | null;
-        flagged: number;
-        backup_state: string;
-      }>('SELECT video_path, thumb_path, retired_at, flagged, backup_state FROM events WHERE id = ?', [id]);
-      if (!row || row.retired_at !== null) return undefined;
-      if (options.keepFlagged && row.flagged === 1) return undefined;
-      if (options.requireBackup && row.backup_state !== 'done') return undefined;
-      const entry: JournalRow = {
-        event_id: id,
-        video_path: row.video_path,
-        thumb_path: row.thumb_path,
-        reason,
-      };
-      await tx.run(
-        `INSERT OR REPLACE INTO retention_journal (event_id, video_path, thumb_path, reason, started_at)
-         VALUES (?, ?, ?, ?, ?)`,
-        [id, entry.video_path, entry.thumb_path, reason, started],
-      );
-      return entry;
+    const journal = await this.queries.beginRetirement(id, reason, started, {
+      keepFlagged: options.keepFlagged,
+      requireBackup: options.requireBackup,
     });
     if (!journal) return false;
     await this.finish(journal, !options.keepFlagged);
@@ -303,7 +233,7 @@ export class Retention {
       } catch (err) {
         if (err instanceof PfcamError && err.key === 'errors.flagged') {
           // flagged since the decision: kept, and so are its files
-          await this.store.db.run('DELETE FROM retention_journal WHERE event_id = ?', [row.event_id]);
+          await this.queries.endRetirement(row.event_id);
           return;
         }
         throw err;
@@ -312,7 +242,7 @@ export class Retention {
     for (const path of [row.video_path, row.thumb_path]) {
       if (path !== null) await this.store.media.remove(path);
     }
-    await this.store.db.run('DELETE FROM retention_journal WHERE event_id = ?', [row.event_id]);
+    await this.queries.endRetirement(row.event_id);
   }
 
   private async deleteOnCameras(
@@ -322,38 +252,29 @@ export class Retention {
     signal: AbortSignal | undefined,
   ): Promise<void> {
     const callback = this.deps.deleteOnCamera;
-    const cameras = await this.store.db.all<{ id: number; serial_number: string }>(
-      'SELECT id, serial_number FROM cameras ORDER BY id',
-    );
+    const cameras = await this.queries.cameras();
     const unavailable = new Set<string>();
     const failuresBySerial = new Map<string, number>();
     // Camera by camera, each through its rows with a cursor: a camera that is down (its rows are never marked)
     // only stops its own deletions, never another camera's.
     for (const camera of cameras) {
-      let cursor: { at: string; id: number } | undefined;
-      const due = (): { sql: string; params: SqlValue[] } => ({
-        sql: `FROM events e WHERE e.camera_id = ? AND e.state = 'stored' AND e.stored_at IS NOT NULL
-                AND e.deleted_on_camera_at IS NULL
-                ${options.requireBackup ? "AND e.backup_state = 'done'" : ''}
-                ${cursor ? 'AND (e.triggered_at_utc > ? OR (e.triggered_at_utc = ? AND e.id > ?))' : ''}`,
-        params: cursor ? [camera.id, cursor.at, cursor.at, cursor.id] : [camera.id],
-      });
+      let cursor: DueCursor | undefined;
       for (;;) {
         signal?.throwIfAborted();
         if (!options.dryRun && (!callback || unavailable.has(camera.serial_number))) {
           // the camera's recordings not tried wait for the next run
-          const where = due();
-          const left = await this.store.db.get<{ n: number }>(
-            `SELECT count(*) AS n ${where.sql}`,
-            where.params,
+          report.cameraUnavailable += await this.queries.countDueOnCamera(
+            camera.id,
+            options.requireBackup,
+            cursor,
           );
-          report.cameraUnavailable += left?.n ?? 0;
           break;
         }
-        const where = due();
-        const rows = await this.store.db.all<{ id: number; file_name: string; triggered_at_utc: string }>(
-          `SELECT e.id, e.file_name, e.triggered_at_utc ${where.sql} ORDER BY e.triggered_at_utc, e.id LIMIT ?`,
-          [...where.params, CAMERA_BATCH],
+        const rows = await this.queries.duePageOnCamera(
+          camera.id,
+          options.requireBackup,
+          cursor,
+          CAMERA_BATCH,
         );
         for (const row of rows) {
           signal?.throwIfAborted();

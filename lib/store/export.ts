@@ -8,7 +8,7 @@ import type { Readable, Writable } from 'node:stream';
 import { once } from 'node:events';
 import { ZipFile } from 'yazl';
 import type { Database } from './database';
-import type { EventRecord } from './event-store';
+import type { EventRecord } from './records';
 import type { MediaFiles } from './media-files';
 import { eachEvent, type EventQuery } from './query';
 import { InputError, PfcamError } from '../errors';

@@ -11,13 +11,13 @@ import {
   BACKUP_STATES,
   EVENT_SELECT,
   EVENT_STATES,
-  normaliseTags,
   toEventRecord,
   type BackupState,
   type EventRecord,
   type EventRow,
   type EventState,
-} from './event-store';
+} from './records';
+import { normaliseTags } from './tags';
 import { isValidTimeZone, toUtcIso, zoneOffsetMs } from './zoned-time';
 import { InputError } from '../errors';
 

@@ -8,8 +8,8 @@ import {
   type StoredRecordingMessage,
 } from '../../lib/archive/messages';
 import { parseArchiveOptions, type ArchiveOptions, type RawArchiveConfig } from '../../lib/archive/options';
+import { cameras } from '../../lib/cameras/camera-registry';
 import { InputError, errorText } from '../../lib/errors';
-import { isCameraConfigNode, type CameraConfigNode } from '../pfcam-camera/camera-node';
 import { isStoreHandle } from '../pfcam-store/store-handle';
 import { handleClose, handleInput } from '../shared/input';
 import { Status } from '../shared/status';
@@ -26,42 +26,7 @@ export type ArchiveInputMessage = NodeMessageInFlow & { payload: Partial<NewReco
 /** Output: the stored recording. */
 export type ArchiveOutputMessage = StoredRecordingMessage;
 
-/** How long to wait for an unprobed camera's first answer when looking for a serial number (ms). */
-const PROBE_WAIT_MS = 10_000;
-
 export default function (RED: NodeAPI): void {
-  /** The camera config nodes of the running flows whose serial number is `serial` (probing unknown ones). */
-  async function findCamera(serial: string, signal: AbortSignal): Promise<CameraConfigNode | undefined> {
-    const cameras: CameraConfigNode[] = [];
-    RED.nodes.eachNode((def) => {
-      if (def.type !== 'pfcam-camera') return;
-      const n: unknown = RED.nodes.getNode(def.id);
-      if (isCameraConfigNode(n)) cameras.push(n);
-    });
-    const match = cameras.find((c) => c.serialNumber === serial);
-    if (match) return match;
-    const unknown = cameras.filter((c) => c.serialNumber === undefined);
-    if (unknown.length === 0 || signal.aborted) return undefined;
-    // The wait ends with the probes, the time limit or the signal, whichever comes first; its timer and its
-    // abort listener go with it (a lookup runs for every download of a camera not probed yet).
-    let timer: NodeJS.Timeout | undefined;
-    let onAbort: (() => void) | undefined;
-    try {
-      await Promise.race([
-        Promise.allSettled(unknown.map((c) => c.health.probeNow())),
-        new Promise((resolve) => {
-          timer = setTimeout(resolve, PROBE_WAIT_MS);
-          onAbort = () => resolve(undefined);
-          signal.addEventListener('abort', onAbort, { once: true });
-        }),
-      ]);
-    } finally {
-      clearTimeout(timer);
-      if (onAbort) signal.removeEventListener('abort', onAbort);
-    }
-    return cameras.find((c) => c.serialNumber === serial);
-  }
-
   function PfcamArchiveNode(this: Node, def: ArchiveNodeDef): void {
     RED.nodes.createNode(this, def);
     startArchive(this, def);
@@ -130,8 +95,9 @@ export default function (RED: NodeAPI): void {
           options: archiveOptions,
           // The pfcam-store node runs the store's recovery sweep when it opens the store.
           storeRecovery: false,
+          // the registered camera with that serial number (unprobed cameras are probed first)
           resolveCamera: async (serial, signal): Promise<CameraApi | undefined> =>
-            (await findCamera(serial, signal))?.client,
+            (await cameras.bySerial(serial, { signal }))?.client,
         });
         a.on('stored', (payload) => {
           const msg: ArchiveOutputMessage = { topic: RECORDING_TOPIC, payload };

@@ -1,4 +1,5 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
+import { cameras } from '../../lib/cameras/camera-registry';
 import { errorText, InputError } from '../../lib/errors';
 import {
   CameraUnavailableError,
@@ -12,7 +13,6 @@ import {
   type RawRetentionConfig,
   type RetentionOptions,
 } from '../../lib/retention/retention-options';
-import { isCameraConfigNode } from '../pfcam-camera/camera-node';
 import { isStoreHandle } from '../pfcam-store/store-handle';
 import { handleClose, handleInput } from '../shared/input';
 import { Status } from '../shared/status';
@@ -47,19 +47,14 @@ function formatBytes(bytes: number): string {
  * (optionally) those not backed up yet, on an interval and on input; optionally deletes durable recordings on
  * their cameras.
  *
- * Cameras are found at run time: the `pfcam-camera` config node whose camera reported the recording's serial
- * number. A recording of a camera not configured in this Node-RED (or not reached yet) simply waits for a
+ * Cameras are found at run time, in the camera registry: the `pfcam-camera` config node whose camera reported
+ * the recording's serial number. A recording of a camera not configured in this Node-RED (or not reached yet) simply waits for a
  * later run; nothing to wire, nothing to list in the editor.
  */
 export default function (RED: NodeAPI): void {
   const deleteOnCamera: DeleteOnCamera = async (serial, fileName) => {
-    let camera: ReturnType<typeof RED.nodes.getNode> | undefined;
-    RED.nodes.eachNode((def) => {
-      if (camera || def.type !== 'pfcam-camera') return;
-      const n: unknown = RED.nodes.getNode(def.id);
-      if (isCameraConfigNode(n) && n.serialNumber === serial) camera = n;
-    });
-    if (!isCameraConfigNode(camera)) throw new CameraUnavailableError(serial);
+    const camera = cameras.knownSerial(serial);
+    if (!camera) throw new CameraUnavailableError(serial);
     if (camera.snapshot.state === 'offline') throw new CameraUnavailableError(serial, 'offline');
     return camera.client.deleteEvent(fileName);
   };

@@ -24,9 +24,10 @@ import {
   type SettingsWriteResult,
 } from '../../lib/camera/settings-writer';
 import { InputError, PfcamError } from '../../lib/errors';
-import { isCameraConfigNode, type CameraConfigNode } from '../pfcam-camera/camera-node';
+import type { CameraConfigNode } from '../pfcam-camera/camera-node';
+import { SHOW_BAD_OPTION, setupCameraUser } from '../shared/camera-user';
 import { handleClose, handleInput } from '../shared/input';
-import { Status } from '../shared/status';
+import type { Status } from '../shared/status';
 
 /** The node's configuration as the editor saves it (checked by `parseSettingsNodeOptions`). */
 interface SettingsNodeDef extends NodeDef {
@@ -73,22 +74,16 @@ export default function (RED: NodeAPI): void {
 
   /** The node's body, once Node-RED has initialised it. */
   function setup(node: Node, def: SettingsNodeDef): void {
-    const status = new Status(node, RED);
-
-    let options: SettingsNodeOptions | undefined;
-    let optionsError: Error | undefined;
-    try {
-      options = parseSettingsNodeOptions(def as unknown as Record<string, unknown>);
-    } catch (err) {
-      optionsError = err instanceof Error ? err : new Error(String(err));
-      status.error('errors.badOption', { option: optionsError.message });
-    }
-
-    const configNode: unknown = RED.nodes.getNode(def.camera ?? '');
-    const camera: CameraConfigNode | undefined = isCameraConfigNode(configNode) ? configNode : undefined;
-    const unregister = camera && options ? camera.register(node) : undefined;
-    if (!camera) status.error('errors.noCamera');
-    const closing = new AbortController();
+    const user = setupCameraUser<SettingsNodeOptions>(
+      RED,
+      node,
+      def.camera,
+      () => parseSettingsNodeOptions(def as unknown as Record<string, unknown>),
+      SHOW_BAD_OPTION,
+    );
+    const { status, options, camera } = user;
+    const optionsError = options ? undefined : user.setupError;
+    const closing = user.abort;
 
     handleInput<SettingsInputMessage>(node, status, async (msg, send) => {
       // A secret must never travel on, not even to a Catch node: take it off the message first.
@@ -194,8 +189,7 @@ export default function (RED: NodeAPI): void {
     });
 
     handleClose(node, () => {
-      closing.abort(new Error('node closed'));
-      unregister?.();
+      user.dispose(new Error('node closed'));
       status.clear();
     });
   }

@@ -15,9 +15,9 @@ import {
 } from '../../lib/camera/settings-options';
 import { isUnsupported, rebootCamera } from '../../lib/camera/settings-writer';
 import { InputError, PfcamError } from '../../lib/errors';
-import { isCameraConfigNode, type CameraConfigNode } from '../pfcam-camera/camera-node';
+import type { CameraConfigNode } from '../pfcam-camera/camera-node';
+import { SHOW_BAD_OPTION, setupCameraUser } from '../shared/camera-user';
 import { handleClose, handleInput } from '../shared/input';
-import { Status } from '../shared/status';
 
 /** The node's configuration as the editor saves it (checked by `parseSystemNodeOptions`). */
 interface SystemNodeDef extends NodeDef {
@@ -48,22 +48,16 @@ export default function (RED: NodeAPI): void {
 
   /** The node's body, once Node-RED has initialised it. */
   function setup(node: Node, def: SystemNodeDef): void {
-    const status = new Status(node, RED);
-
-    let options: SystemNodeOptions | undefined;
-    let optionsError: Error | undefined;
-    try {
-      options = parseSystemNodeOptions(def as unknown as Record<string, unknown>);
-    } catch (err) {
-      optionsError = err instanceof Error ? err : new Error(String(err));
-      status.error('errors.badOption', { option: optionsError.message });
-    }
-
-    const configNode: unknown = RED.nodes.getNode(def.camera ?? '');
-    const camera: CameraConfigNode | undefined = isCameraConfigNode(configNode) ? configNode : undefined;
-    const unregister = camera && options ? camera.register(node) : undefined;
-    if (!camera) status.error('errors.noCamera');
-    const closing = new AbortController();
+    const user = setupCameraUser<SystemNodeOptions>(
+      RED,
+      node,
+      def.camera,
+      () => parseSystemNodeOptions(def as unknown as Record<string, unknown>),
+      SHOW_BAD_OPTION,
+    );
+    const { status, options, camera } = user;
+    const optionsError = options ? undefined : user.setupError;
+    const closing = user.abort;
 
     handleInput<SystemInputMessage>(node, status, async (msg, send) => {
       if (optionsError || !options) throw optionsError ?? new Error('options missing');
@@ -162,8 +156,7 @@ export default function (RED: NodeAPI): void {
     });
 
     handleClose(node, () => {
-      closing.abort(new Error('node closed'));
-      unregister?.();
+      user.dispose(new Error('node closed'));
       status.clear();
     });
   }

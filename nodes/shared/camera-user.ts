@@ -13,9 +13,20 @@ export interface CameraUserSetup<O> {
   readonly setupError: Error | undefined;
   /** Aborts the calls under way; called on close. */
   readonly abort: AbortController;
-  /** Undoes the camera registration and aborts the calls under way (idempotent). */
-  dispose(): void;
+  /** Undoes the camera registration and aborts the calls under way, with `reason` when given (idempotent). */
+  dispose(reason?: unknown): void;
 }
+
+/** How a node's start differs from the common one. */
+export interface CameraUserStart {
+  /** Shows invalid options on the status (default: the error's own key, through `Status.failed`). */
+  showOptionsError?: (status: Status, err: Error) => void;
+}
+
+/** Invalid options shown as `errors.badOption`, naming what is wrong (the settings and system nodes). */
+export const SHOW_BAD_OPTION: CameraUserStart = {
+  showOptionsError: (status, err) => status.error('errors.badOption', { option: err.message }),
+};
 
 /**
  * The common start of the camera nodes: options parsed by their pure function, the camera config node looked
@@ -26,6 +37,7 @@ export function setupCameraUser<O>(
   node: Node,
   cameraId: string | undefined,
   parseOptions: () => O,
+  start: CameraUserStart = {},
 ): CameraUserSetup<O> {
   const status = new Status(node, RED);
   let options: O | undefined;
@@ -35,11 +47,13 @@ export function setupCameraUser<O>(
   } catch (err) {
     setupError = err instanceof Error ? err : new Error(String(err));
   }
+  const optionsError = setupError;
   const found: unknown = cameraId ? RED.nodes.getNode(cameraId) : undefined;
   const camera = isCameraConfigNode(found) ? found : undefined;
   if (!setupError && !camera) setupError = noCameraError();
   const unregister = !setupError && camera ? camera.register(node) : undefined;
-  if (setupError) status.failed(setupError);
+  if (optionsError && start.showOptionsError) start.showOptionsError(status, optionsError);
+  else if (setupError) status.failed(setupError);
   const abort = new AbortController();
   return {
     status,
@@ -47,8 +61,8 @@ export function setupCameraUser<O>(
     camera,
     setupError,
     abort,
-    dispose: () => {
-      abort.abort();
+    dispose: (reason?: unknown) => {
+      abort.abort(reason);
       unregister?.();
     },
   };
