@@ -156,17 +156,27 @@ async function main() {
       env: { ...process.env, ...env, ...extraEnv, PFCAM_DATA: dataDir, PORT: String(port) },
     },
   );
+  let origin;
   child.stdout.on('data', (chunk) => {
     process.stdout.write(chunk);
+    // The first admin is created once the security layer is up, after the server listens.
+    const firstAdmin = /first admin "([^"]+)" created; one-time password/.exec(String(chunk));
+    if (firstAdmin && origin) {
+      console.log(
+        `\npfcam: sign in as "${firstAdmin[1]}" at ${origin}/pfcam/login with the one-time password above\n`,
+      );
+    }
     // the port Node-RED really listens on (PORT=0 takes a free one)
-    const running = /Server now running at https?:\/\/[^:/\s]+:(\d+)/.exec(String(chunk));
+    // (and its scheme: https when the settings were given a certificate)
+    const running = /Server now running at (https?):\/\/[^:/\s]+:(\d+)/.exec(String(chunk));
     if (running) {
       const host =
         process.env.PFCAM_HOST && process.env.PFCAM_HOST !== '0.0.0.0' ? process.env.PFCAM_HOST : '127.0.0.1';
-      console.log(`\npfcam: editor    http://${host}:${running[1]}/`);
-      console.log(`pfcam: dashboard http://${host}:${running[1]}/ui`);
+      origin = `${running[1]}://${host}:${running[2]}`;
+      console.log(`\npfcam: editor    ${origin}/`);
+      console.log(`pfcam: dashboard ${origin}/ui`);
       console.log(
-        `pfcam: sign in   http://${host}:${running[1]}/pfcam/login (first run: see the one-time password above)\n`,
+        `pfcam: sign in   ${origin}/pfcam/login (first run: the first admin's one-time password follows)\n`,
       );
     }
   });

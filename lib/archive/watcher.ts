@@ -231,7 +231,7 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
       let ok = false;
       try {
         if (identifyNow) await this.identify();
-        await this.reconcile();
+        await this.reconcile(identifyNow);
         ok = true;
         this.problem = undefined;
       } catch (err) {
@@ -310,9 +310,14 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
     });
   }
 
-  private async reconcile(): Promise<void> {
-    if (!this.camera) await this.identify();
-    const camera = this.camera!;
+  /** `identified`: the camera was identified just before, in this reconciliation. */
+  private async reconcile(identifiedNow: boolean): Promise<void> {
+    let identified = identifiedNow;
+    if (!this.camera) {
+      await this.identify();
+      identified = true;
+    }
+    let camera = this.camera!;
     const { client } = this.deps;
     const options = { signal: this.abort.signal, onRejected: (entry: RejectedEntry) => this.reject(entry) };
     let events: ValidCameraEvent[];
@@ -334,10 +339,17 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
     const listedAt = Date.now();
     // The list is newest first: record oldest first, so that announcements follow the trigger order. The
     // store takes the whole list in batched transactions (one lookup of the names it holds per batch).
-    const unseen: ValidCameraEvent[] = [];
-    for (let i = events.length - 1; i >= 0; i--) {
-      const event = events[i]!;
-      if (!this.known.has(event.fileName)) unseen.push(event);
+    let unseen = this.unseen(events);
+    if (unseen.length > 0 && !identified) {
+      // Entries to file: make sure of the unit that listed them first. Polling has no feed whose drop would
+      // tell that another unit answers at the same address (a swapped camera), and filed under the old serial
+      // number a recording would be lost to its own unit. One small request, only when the list has news.
+      await this.identify();
+      if (this.stopped) return;
+      if (this.camera!.serialNumber !== camera.serialNumber) {
+        camera = this.camera!;
+        unseen = this.unseen(events);
+      }
     }
     const created = await this.deps.store.recordDiscoveredMany(camera.serialNumber, unseen, {
       timezone: camera.timezone,
@@ -358,6 +370,16 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
     if (this.camera === camera)
       this.lastList = digest === undefined ? undefined : { digest, listed: events.length };
     this.reconciled({ ok: true, listed: events.length, announced });
+  }
+
+  /** The listed entries the watcher does not know as stored, oldest first (the list is newest first). */
+  private unseen(events: readonly ValidCameraEvent[]): ValidCameraEvent[] {
+    const unseen: ValidCameraEvent[] = [];
+    for (let i = events.length - 1; i >= 0; i--) {
+      const event = events[i]!;
+      if (!this.known.has(event.fileName)) unseen.push(event);
+    }
+    return unseen;
   }
 
   private reconciled(result: { ok: true; listed: number; announced: number; unchanged?: boolean }): void {

@@ -194,4 +194,57 @@ describe('watcher: a camera swapped behind the same address', function () {
     }
     assert.equal(w.serialNumber, second.serialNumber);
   });
+
+  it('polling with no feed, re-identifies before filing new entries: a unit swapped between two polls gets its own serial number', async () => {
+    const first = await startCamera({ seed: 43, recordings: 2 });
+    const second = await startCamera({ seed: 44, recordings: 2 });
+    cameras.push(first, second);
+    relay = await Relay.start(first.port);
+    client = new CameraClient({ baseUrl: relay.url, ...FAST });
+    store = await EventStore.open({ databaseFile: join(dir, 'db.sqlite'), mediaDir: join(dir, 'media') });
+    watcher = new CameraWatcher({
+      client,
+      store,
+      options: parseWatchOptions({ useSse: false, reconcileInterval: 1 }),
+    });
+    const announced: NewRecordingPayload[] = [];
+    watcher.on('recording', (r) => announced.push(r));
+    const w = watcher;
+    const r = relay;
+
+    watcher.start();
+    await waitUntil('the first unit listed', w, 'reconciled', () => announced.length === 2 || undefined);
+    // Swapped right after a reconciliation: the next poll is the first request the new unit sees, and no
+    // request fails on the way (a keep-alive connection dropped is simply opened again).
+    await waitFor<void>('the next reconciliation to end', (resolve) => {
+      const onReconciled = (): void => {
+        r.swapTo(second.port);
+        r.release();
+        resolve();
+      };
+      w.on('reconciled', onReconciled);
+      return () => w.off('reconciled', onReconciled);
+    });
+    const secondNames = second.control.recordings().map((e) => e.fileName);
+    await waitUntil(
+      "the second unit's recordings announced",
+      w,
+      'reconciled',
+      () => secondNames.every((name) => announced.some((a) => a.fileName === name)) || undefined,
+    );
+    const afterSwap = announced.slice(2);
+    assert.deepEqual(
+      afterSwap.map((a) => a.cameraSerial),
+      afterSwap.map(() => second.serialNumber),
+      'every recording after the swap is filed under the new serial number',
+    );
+    for (const name of secondNames) {
+      assert.equal(
+        await store.getByFile(first.serialNumber, name),
+        undefined,
+        `${name} not under the old unit`,
+      );
+    }
+    assert.equal(w.serialNumber, second.serialNumber);
+  });
 });
