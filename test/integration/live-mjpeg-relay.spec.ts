@@ -131,6 +131,21 @@ describe('live MJPEG relay', function () {
     assert.equal(await viewers(), '1');
   });
 
+  it("adds the frames its relays drop to the metrics' counter, until the camera's relays are forgotten", async () => {
+    const metrics = new Metrics({ cameras: { list: () => [] }, processMetrics: false });
+    const dropped = async (): Promise<string | undefined> =>
+      /^pfcam_live_dropped_frames_total (\d+)$/m.exec(await metrics.scrape())?.[1];
+    const { hub, camera } = await rig({ metrics });
+    const relay = hub.mjpeg(camera);
+    // the event a viewer's drop raises (the slow viewer test below shows one per frame dropped)
+    relay.emit('dropped');
+    relay.emit('dropped');
+    assert.equal(await dropped(), '2');
+    await hub.forget(camera.id);
+    relay.emit('dropped');
+    assert.equal(await dropped(), '2', 'a forgotten relay is no longer listened to');
+  });
+
   it('a slow viewer skips frames within a bounded queue and does not slow a fast one', async () => {
     const big = fakeJpeg(256 * 1024);
     const upstream = await startMjpegUpstream((res) => {
