@@ -70,7 +70,9 @@ interface Nginx {
  */
 async function startNginx(dir: string, cert: string, key: string, upstream: string): Promise<Nginx> {
   for (let attempt = 1; ; attempt++) {
-    const [https, http] = [await freePort(), await freePort()];
+    const https = await freePort();
+    let http = await freePort();
+    while (http === https) http = await freePort();
     const site = render({
       PFCAM_NGINX_SERVER_NAME: '127.0.0.1',
       PFCAM_NGINX_LISTEN_HTTPS: `127.0.0.1:${https}`,
