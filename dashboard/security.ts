@@ -28,6 +28,7 @@ import { Tokens } from '../lib/auth/tokens';
 import { principalOf, Users } from '../lib/auth/users';
 import { randomPassword } from '../lib/auth/passwords';
 import { PfcamError, errorText } from '../lib/errors';
+import { metrics } from '../lib/metrics/metrics';
 import { Database } from '../lib/store/database';
 import { API_PREFIX, type ApiRequest } from './api/api-route';
 import { matchRoute, registerRoutes } from './api/registry';
@@ -477,13 +478,15 @@ export function createSecurity(options: SecurityOptions): {
     const name = typeof body?.username === 'string' ? body.username : '';
     const ip = ipOf(req);
     const wait = limiter.retryAfterMs(ip, name);
-    if (wait > 0)
+    if (wait > 0) {
+      metrics.login('locked');
       return sendJson(
         res,
         429,
         { error: 'too many attempts' },
         { 'Retry-After': String(Math.ceil(wait / 1000)) },
       );
+    }
     const user = await p.users.checkPassword(name, typeof body?.password === 'string' ? body.password : '');
     // A user without an authenticator signs in with the password alone, into a setup session (enrolment).
     const setup = user !== undefined && !user.mfaEnrolled;
@@ -493,11 +496,13 @@ export function createSecurity(options: SecurityOptions): {
         ? await p.users.checkSecondFactor(user.id, body.code)
         : undefined;
     if (!user || !factor) {
+      metrics.login('failure');
       limiter.fail(ip, name);
       audit({ actor: name, action: 'login.failed', outcome: 'failed', ip });
       return sendJson(res, 401, { error: 'wrong user name, password or code' });
     }
     limiter.succeed(ip, name);
+    metrics.login('success');
     // a new session id at every login (no fixation): express-session regenerates it
     const r = await withSession(req, res);
     await new Promise<void>((resolve, reject) =>
@@ -614,6 +619,7 @@ export function createSecurity(options: SecurityOptions): {
       // the client's address, kept by httpAdminMiddleware for the request that is signing in
       const ip = editorRequest.getStore()?.ip ?? 'editor';
       if (limiter.retryAfterMs(ip, name) > 0) {
+        metrics.login('locked');
         audit({ actor: name, action: 'editor.login', outcome: 'denied', ip, detail: 'too many attempts' });
         return null;
       }
@@ -630,6 +636,7 @@ export function createSecurity(options: SecurityOptions): {
         (await p.users.checkSecondFactor(user.id, code)) !== undefined;
       if (ok) limiter.succeed(ip, name);
       else limiter.fail(ip, name);
+      metrics.login(ok ? 'success' : 'failure');
       audit({ actor: name, action: 'editor.login', outcome: ok ? 'ok' : 'failed', ip });
       return ok ? { username: user.name, permissions: '*' } : null;
     },

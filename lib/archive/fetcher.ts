@@ -11,6 +11,7 @@ import { EventEmitter } from 'node:events';
 import type { CameraApi, MediaKind } from '../camera/camera-api';
 import { CameraError, CameraHttpError, CameraTimeoutError } from '../camera/errors';
 import { PfcamError, errorText } from '../errors';
+import { metrics as processMetrics, type Metrics } from '../metrics/metrics';
 import {
   FETCH_RETRY_MAX_MS,
   type EventRecord,
@@ -57,6 +58,8 @@ export interface ArchiverDeps {
   announceSettleMs?: number;
   /** Clock (ms), for tests. */
   now?: () => number;
+  /** Where downloads are counted (default: the process's metrics). */
+  metrics?: Pick<Metrics, 'recordingArchived'>;
 }
 
 export interface FetchFailure {
@@ -475,6 +478,8 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
       client = await this.deps.resolveCamera(row.cameraSerial, signal);
       if (!client) throw new NoCameraError(row.cameraSerial);
       const camera = client;
+      let downloaded = 0;
+      const started = performance.now();
       const stored = await store.fetchMedia(
         row.id,
         async (target): Promise<FetchResult> => {
@@ -484,6 +489,7 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
             thmbExt: target.event.thmbExt,
           };
           const video = await this.download(camera, 'video', media, target.videoFile, signal);
+          downloaded += video.bytes;
           const result: FetchResult = {
             video: { bytes: video.bytes, sha256: video.sha256 },
             thumbnail: null,
@@ -493,6 +499,7 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
             try {
               result.thumbnail = await this.thumbnail(camera, media, target.thumbFile, signal);
               result.thumbnailMissing = result.thumbnail === null;
+              downloaded += result.thumbnail?.bytes ?? 0;
             } catch (err) {
               result.thumbnailError = err;
             }
@@ -509,6 +516,11 @@ export class Archiver extends EventEmitter<ArchiverEvents> {
         throw new RecordingGoneError(row.cameraSerial, row.fileName);
       }
       this.counts.stored++;
+      // Downloaded, verified, renamed and marked stored: what the download histogram measures.
+      (this.deps.metrics ?? processMetrics).recordingArchived(
+        downloaded,
+        (performance.now() - started) / 1000,
+      );
       this.cameraDownUntil.delete(row.cameraSerial);
       return await this.payloadOf(stored, true);
     } catch (err) {

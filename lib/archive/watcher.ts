@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import type { CameraApi, RejectedEntry, ValidCameraEvent } from '../camera/camera-api';
 import type { SystemInfo } from '../camera/types';
 import { errorText } from '../errors';
+import { metrics as processMetrics, type Metrics } from '../metrics/metrics';
 import type { NewRecordingPayload } from './messages';
 import type { EventStore } from '../store/event-store';
 import type { WatchOptions } from './options';
@@ -78,6 +79,8 @@ export interface WatcherDeps {
   knownLimit?: number;
   /** The least time between two `listProblem` reports (default `PROBLEM_INTERVAL_MS`). */
   problemIntervalMs?: number;
+  /** Where discovery latencies go (default: the process's metrics). */
+  metrics?: Pick<Metrics, 'recordingDiscovered'>;
 }
 
 /** At most one report of a failing list per camera in this time. */
@@ -182,8 +185,9 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
   private openFeed(): void {
     this.feed = this.deps.client.subscribeRecordings({
       onRecording: (event) => {
+        const seenAt = Date.now();
         this.enqueue(async () => {
-          await this.discover(event, 'sse');
+          await this.discover(event, 'sse', seenAt);
         });
       },
       onOpen: () => {
@@ -332,6 +336,7 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
       events = await client.listEvents(options);
     }
     if (this.stopped) return;
+    const listedAt = Date.now();
     // The list is newest first: record oldest first, so that announcements follow the trigger order. The
     // store takes the whole list in batched transactions (one lookup of the names it holds per batch).
     let unseen = this.unseen(events);
@@ -351,6 +356,10 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
     });
     // Remembered oldest first, so that the newest stay when the oldest are let go.
     for (let i = events.length - 1; i >= 0; i--) this.remember(events[i]!.fileName);
+    this.indexed(
+      created.map((c) => unseen[c.index]!),
+      listedAt,
+    );
     let announced = 0;
     for (const { index, event: row } of created) {
       if (this.stopped) return;
@@ -381,7 +390,7 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
   }
 
   /** Records one recording; announces it when its row is new. Resolves true when announced. */
-  private async discover(event: ValidCameraEvent, source: 'sse' | 'list'): Promise<boolean> {
+  private async discover(event: ValidCameraEvent, source: 'sse' | 'list', seenAt: number): Promise<boolean> {
     if (!this.camera) await this.identify();
     const camera = this.camera!;
     if (this.known.has(event.fileName)) return false;
@@ -390,8 +399,23 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
     });
     this.remember(event.fileName);
     if (!isNew || this.stopped) return false;
+    this.indexed([event], seenAt);
     this.announce(camera, event, row, source);
     return true;
+  }
+
+  /**
+   * Discovery latencies of recordings whose rows were just created: the camera's `age` of each (seconds since
+   * its trigger, by the camera's own clock, so no clock offset between camera and server counts) when the feed
+   * or the list gave it at `seenAt`, plus the time from then to now, when the row exists.
+   */
+  private indexed(events: readonly ValidCameraEvent[], seenAt: number): void {
+    const sink = this.deps.metrics ?? processMetrics;
+    const sinceSeen = Math.max(0, Date.now() - seenAt) / 1000;
+    for (const event of events) {
+      const age = Number.isFinite(event.age) && event.age > 0 ? event.age : 0;
+      sink.recordingDiscovered(age + sinceSeen);
+    }
   }
 
   /** Remembers a file name as the most recently seen, letting the least recently seen go past the limit. */

@@ -16,6 +16,7 @@ import { extname } from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { errorText, PfcamError } from '../errors';
 import type { Backlog, BackupOutbox } from '../store/backup-outbox';
+import { metrics as processMetrics, type Metrics } from '../metrics/metrics';
 import type { EventRecord, EventStore, OutboxItem } from '../store/event-store';
 import { backoffDelay, ThroughputMeter, type BackoffOptions } from './backoff';
 import { buildManifest, manifestKey, objectKey, type ManifestObject } from './manifest';
@@ -118,6 +119,8 @@ export interface S3BackupDeps {
   random?: () => number;
   /** Problems of the loop itself (the database closed under it...), for a log. */
   onLoopError?: (err: unknown) => void;
+  /** Where the backlog is reported (pfcam_backup_backlog; default: the process's metrics). */
+  metrics?: Pick<Metrics, 'backupBacklog'>;
 }
 
 /** A failure retrying cannot fix (the local file is missing or changed). */
@@ -305,8 +308,10 @@ export class S3Backup {
     return new Promise((resolve) => this.idleWaiters.push({ epoch: this.epoch, resolve }));
   }
 
+  /** The backup's figures now; the backlog gauge is set from the same count. */
   async stats(): Promise<BackupStats> {
     const backlog = await this.queries.backlog();
+    (this.deps.metrics ?? processMetrics).backupBacklog(backlog.pendingCount);
     const now = this.now();
     return {
       ...backlog,
@@ -640,7 +645,7 @@ export class S3Backup {
 
   /** Tells listeners the stats when they changed (throughput and pause aside, which change all the time). */
   private async publishStats(): Promise<void> {
-    if (this.listeners.size === 0) return;
+    // measured even with no listener: stats() keeps the backlog gauge
     let stats: BackupStats;
     try {
       stats = await this.stats();
@@ -648,6 +653,7 @@ export class S3Backup {
       this.deps.onLoopError?.(err);
       return;
     }
+    if (this.listeners.size === 0) return;
     const { throughputBytesPerSecond: _t, pausedUntil: _p, lastError, ...significant } = stats;
     const json = JSON.stringify({ ...significant, lastError: lastError?.message ?? null });
     if (json === this.lastStatsJson) return;

@@ -230,6 +230,7 @@ export class Fmp4Relay extends EventEmitter {
     if (this.closed) throw new Error('the live relay is closed');
     const viewer = new Fmp4Viewer(sink, this.options.maxViewerBufferBytes, () => {
       this.stats.viewerDroppedFragments++;
+      this.emit('dropped');
     });
     this.viewers.add(viewer);
     viewer.state(this.lifecycle.state);

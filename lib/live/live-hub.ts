@@ -4,6 +4,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { RegisteredCamera } from '../cameras/camera-registry';
+import { metrics as processMetrics, type Metrics } from '../metrics/metrics';
 import { NO_CAPS, pickStream, type LiveCaps } from './live-caps';
 import { findFfmpeg, Fmp4Relay, type Fmp4RelayCounters, type Fmp4RelayOptions } from './fmp4-relay';
 import type { LiveState } from './live-state';
@@ -18,6 +19,8 @@ export interface LiveHubOptions {
   ffmpegPath?: string | null;
   /** Budget of a camera snapshot request (ms, default 8000). */
   snapshotTimeoutMs?: number;
+  /** Where viewers and dropped frames are reported (default: the process's metrics). */
+  metrics?: Pick<Metrics, 'liveViewers' | 'liveFramesDropped'>;
 }
 
 export interface LiveStateReport {
@@ -78,9 +81,36 @@ export class LiveHub {
   private readonly caps = new Map<string, LiveCaps>();
   private readonly ffmpeg: string | undefined;
   private defaultMaxFps = 0;
+  private readonly metrics: Pick<Metrics, 'liveViewers' | 'liveFramesDropped'>;
+  /** The fMP4 relays whose viewers are reported (each once). */
+  private readonly watched = new WeakSet<Fmp4Relay>();
+  private readonly onViewers = (): void => this.reportViewers();
+  private readonly onDropped = (): void => this.metrics.liveFramesDropped();
 
   constructor(private readonly options: LiveHubOptions = {}) {
     this.ffmpeg = options.ffmpegPath === null ? undefined : (options.ffmpegPath ?? findFfmpeg());
+    this.metrics = options.metrics ?? processMetrics;
+  }
+
+  /** Viewers of every relay of this hub now (MJPEG and fMP4). */
+  get viewers(): number {
+    let n = 0;
+    for (const e of this.entries.values()) n += e.mjpeg.counters.viewers + (e.fmp4?.counters.viewers ?? 0);
+    return n;
+  }
+
+  private reportViewers(): void {
+    this.metrics.liveViewers(this.viewers);
+  }
+
+  private watch(relay: MjpegRelay | Fmp4Relay): void {
+    relay.on('viewers', this.onViewers);
+    relay.on('dropped', this.onDropped);
+  }
+
+  private unwatch(relay: MjpegRelay | Fmp4Relay | undefined): void {
+    relay?.off('viewers', this.onViewers);
+    relay?.off('dropped', this.onDropped);
   }
 
   /** True when the fMP4 path can run here (ffmpeg found). */
@@ -136,6 +166,10 @@ export class LiveHub {
         return url;
       },
     });
+    if (!this.watched.has(entry.fmp4)) {
+      this.watched.add(entry.fmp4);
+      this.watch(entry.fmp4);
+    }
     return entry.fmp4;
   }
 
@@ -194,7 +228,10 @@ export class LiveHub {
     const entry = this.entries.get(cameraId);
     if (!entry) return;
     this.entries.delete(cameraId);
+    this.unwatch(entry.mjpeg);
+    this.unwatch(entry.fmp4);
     entry.mjpeg.close();
+    this.reportViewers();
     await entry.fmp4?.close();
   }
 
@@ -215,6 +252,7 @@ export class LiveHub {
         maxFps: this.effectiveCaps(camera).maxFps,
         open: (signal) => this.openMjpeg(created, signal),
       });
+      this.watch(mjpeg);
       const created: Entry = { camera, mjpeg, fmp4: undefined, rtsp: undefined, picked: undefined };
       entry = created;
       this.entries.set(camera.id, entry);

@@ -209,7 +209,10 @@ export class MjpegRelay extends EventEmitter {
     const viewer = new MjpegViewer(
       target,
       this.options.queueFrames,
-      () => this.stats.viewerDroppedFrames++,
+      () => {
+        this.stats.viewerDroppedFrames++;
+        this.emit('dropped');
+      },
       (v) => {
         this.viewers.delete(v);
         unsubscribe();

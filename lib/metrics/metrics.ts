@@ -22,6 +22,12 @@ export type LoginResult = (typeof LOGIN_RESULTS)[number];
 
 /** Download durations: a few KB over a good link to minutes of video over a weak mobile one. */
 const DOWNLOAD_BUCKETS = [0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+/**
+ * Discovery latencies, from the trigger to the row in the index: the recording's own length (up to minutes of
+ * post-event time) plus the wait for the camera's feed or the next list (seconds to the reconciliation interval),
+ * up to hours for a camera that was out of reach.
+ */
+const DISCOVERY_BUCKETS = [5, 15, 30, 60, 120, 300, 600, 1800, 3600, 4 * 3600, 24 * 3600];
 
 function oneOf<T extends string>(value: string, allowed: readonly T[], name: string): T {
   if ((allowed as readonly string[]).includes(value)) return value as T;
@@ -45,12 +51,15 @@ export class Metrics {
   private readonly archived: Counter;
   private readonly downloadedBytes: Counter;
   private readonly downloadDuration: Histogram;
+  private readonly discoveryLatency: Histogram;
   private readonly backlog: Gauge;
   private readonly alertDeliveries: Counter<'channel' | 'result'>;
   private readonly logins: Counter<'result'>;
   private readonly viewers: Gauge;
   private readonly droppedFrames: Counter;
   private readonly storeBytes: Gauge;
+  /** The size of each open store (several `pfcam-store` nodes may run): the gauge is their sum. */
+  private readonly storeSizes = new Map<string, number>();
 
   constructor(options: MetricsOptions = {}) {
     const source = options.cameras ?? processCameras;
@@ -81,8 +90,14 @@ export class Metrics {
     });
     this.downloadDuration = new Histogram({
       name: `${METRIC_PREFIX}download_duration_seconds`,
-      help: 'Time to download and store one recording',
+      help: 'Time to download and store one recording (video and thumbnail, verified and renamed)',
       buckets: DOWNLOAD_BUCKETS,
+      registers,
+    });
+    this.discoveryLatency = new Histogram({
+      name: `${METRIC_PREFIX}discovery_latency_seconds`,
+      help: "Time from a recording's trigger (by the camera's own age of it) to its row in the index",
+      buckets: DISCOVERY_BUCKETS,
       registers,
     });
     this.backlog = new Gauge({
@@ -92,29 +107,29 @@ export class Metrics {
     });
     this.alertDeliveries = new Counter({
       name: `${METRIC_PREFIX}alert_deliveries_total`,
-      help: 'Alert deliveries by channel and result',
+      help: 'Alert delivery attempts by channel and result',
       labelNames: ['channel', 'result'],
       registers,
     });
     this.logins = new Counter({
       name: `${METRIC_PREFIX}logins_total`,
-      help: 'Dashboard login attempts by result',
+      help: 'Login attempts (dashboard and editor) by result',
       labelNames: ['result'],
       registers,
     });
     this.viewers = new Gauge({
       name: `${METRIC_PREFIX}live_viewers`,
-      help: 'Open live views',
+      help: 'Open live views (MJPEG and fMP4 viewers)',
       registers,
     });
     this.droppedFrames = new Counter({
       name: `${METRIC_PREFIX}live_dropped_frames_total`,
-      help: 'Live frames dropped for slow viewers',
+      help: 'Live frames (MJPEG) and fragments (fMP4) dropped for slow viewers',
       registers,
     });
     this.storeBytes = new Gauge({
       name: `${METRIC_PREFIX}store_size_bytes`,
-      help: 'Bytes of media held in the archive',
+      help: 'Bytes held by the archive: its database (with its write-ahead log) and its media files',
       registers,
     });
     // Series exist from the first scrape, at zero, so rate() and alerts work before the first event.
@@ -132,6 +147,11 @@ export class Metrics {
     this.archived.inc();
     this.downloadedBytes.inc(count(bytes, 'bytes'));
     if (seconds !== undefined) this.downloadDuration.observe(count(seconds, 'seconds'));
+  }
+
+  /** A recording got its row in the index `seconds` after its trigger. */
+  recordingDiscovered(seconds: number): void {
+    this.discoveryLatency.observe(count(seconds, 'seconds'));
   }
 
   /** Files waiting for their S3 upload, as the backup last counted them. */
@@ -158,8 +178,16 @@ export class Metrics {
     this.droppedFrames.inc(count(frames, 'frames'));
   }
 
-  storeSize(bytes: number): void {
-    this.storeBytes.set(count(bytes, 'bytes'));
+  /** The size of the store `source` (its database file, say) now; the gauge is the sum over the stores. */
+  storeSize(bytes: number, source = 'default'): void {
+    this.storeSizes.set(source, count(bytes, 'bytes'));
+    this.storeBytes.set([...this.storeSizes.values()].reduce((a, b) => a + b, 0));
+  }
+
+  /** A store closed: its size no longer counts. */
+  forgetStore(source = 'default'): void {
+    if (!this.storeSizes.delete(source)) return;
+    this.storeBytes.set([...this.storeSizes.values()].reduce((a, b) => a + b, 0));
   }
 
   /** The exposition text (Prometheus text format 0.0.4). */
@@ -174,3 +202,20 @@ export class Metrics {
 
 /** The process's metrics: Node-RED loads this package once per process, so every module reports here. */
 export const metrics = new Metrics();
+
+/** The MQTT topics the shipped alerts flow publishes to: `pfcam/<site>/<camera>/event` and `.../status`. */
+const ALERT_TOPIC = /^pfcam\/[^/]+\/[^/]+\/(event|status)$/;
+
+/**
+ * The outcome of an MQTT alert publish, from a node's completion: a core `mqtt out` node that finished (or
+ * failed) a message whose topic is one of the alert topics. Undefined for anything else (another node type, a
+ * plant flow's own topic), which is not an alert delivery. The topic is only matched, never used as a label.
+ */
+export function mqttAlertDelivery(
+  nodeType: string,
+  topic: unknown,
+  error: unknown,
+): DeliveryResult | undefined {
+  if (nodeType !== 'mqtt out' || typeof topic !== 'string' || !ALERT_TOPIC.test(topic)) return undefined;
+  return error === undefined || error === null ? 'success' : 'failure';
+}

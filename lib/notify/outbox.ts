@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { PfcamError, errorText } from '../errors';
+import { metrics as processMetrics, type Metrics } from '../metrics/metrics';
 import type { Database } from '../store/database';
 import type { Sql } from './schema';
 
@@ -254,6 +255,8 @@ export class Outbox {
     private readonly options: OutboxOptions = DEFAULT_OUTBOX_OPTIONS,
     private readonly events: OutboxEvents = {},
     private readonly clock: Clock = systemClock,
+    /** Where attempts are counted (pfcam_alert_deliveries_total; default: the process's metrics). */
+    private readonly metrics: Pick<Metrics, 'alertDelivered'> = processMetrics,
   ) {}
 
   async start(): Promise<void> {
@@ -381,6 +384,7 @@ export class Outbox {
     try {
       await this.deliver(row);
     } catch (caught) {
+      this.metrics.alertDelivered(row.channel, 'failure');
       const err =
         caught instanceof DeliveryError
           ? caught
@@ -410,6 +414,7 @@ export class Outbox {
       }
       return;
     }
+    this.metrics.alertDelivered(row.channel, 'success');
     const sentAt = this.clock.now();
     await this.db.run(
       "UPDATE notify_outbox SET state = 'sent', attempts = ?, sent_at = ?, last_error = NULL, last_error_key = NULL WHERE id = ?",

@@ -13,7 +13,6 @@ import { InputError, errorText } from '../../lib/errors';
 import { isStoreHandle } from '../pfcam-store/store-handle';
 import { handleClose, handleInput } from '../shared/input';
 import { Status } from '../shared/status';
-import { metrics } from '../../lib/metrics/metrics';
 
 /** The editor configuration of a `pfcam-archive` node. */
 export interface ArchiveNodeDef extends NodeDef, RawArchiveConfig {
@@ -102,8 +101,7 @@ export default function (RED: NodeAPI): void {
         a.on('stored', (payload) => {
           const msg: ArchiveOutputMessage = { topic: RECORDING_TOPIC, payload };
           node.send(msg);
-
-          metrics.recordingArchived(payload.videoSize); // Prometheus: pfcam_recordings_archived_total
+          store.sizeChanged?.();
         });
         a.on('failed', (f) => {
           node.warn(
@@ -138,6 +136,7 @@ export default function (RED: NodeAPI): void {
         throw new InputError(RED._('pfcam-archive.errors.badRequest'), { key: 'errors.badInput' });
       }
       const { payload, delivered } = await a.archive(msg.payload);
+      if (payload.fetched && isStoreHandle(store)) store.sizeChanged?.();
       if (delivered) return;
       const out = msg as unknown as ArchiveOutputMessage;
       out.topic = RECORDING_TOPIC;

@@ -1,6 +1,12 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
+
+interface CompleteEvent {
+  msg: { topic?: unknown };
+  node: { node: { type: string } };
+  error?: unknown;
+}
 import { errorText } from '../../lib/errors';
-import { metrics } from '../../lib/metrics/metrics';
+import { metrics, mqttAlertDelivery } from '../../lib/metrics/metrics';
 import { LIVENESS_PATH, liveness } from '../../lib/ops/liveness';
 import { METRICS_PATH, METRICS_TOKEN_ENV, metricsEndpoint } from '../../lib/ops/metrics-endpoint';
 
@@ -9,7 +15,8 @@ import { METRICS_PATH, METRICS_TOKEN_ENV, metricsEndpoint } from '../../lib/ops/
  * deployed):
  * - `GET /pfcam/healthz`: liveness, no session, no store access;
  * - `GET /pfcam/metrics`: Prometheus metrics behind `Authorization: Bearer $PFCAM_METRICS_TOKEN` (404 when
- *   the variable is unset).
+ *   the variable is unset);
+ * - the `onComplete` hook that counts the MQTT alert publishes.
  * The `pfcam-ops` node itself has no configuration and does nothing: it documents the endpoints in the editor.
  */
 export default function (RED: NodeAPI): void {
@@ -22,6 +29,15 @@ export default function (RED: NodeAPI): void {
     handler = metricsEndpoint(metrics, undefined);
   }
   RED.httpNode.get(METRICS_PATH, handler);
+
+  // MQTT alerts are published by Node-RED's own `mqtt out` node: its completions (done, or done with an error)
+  // count as deliveries of the `mqtt` channel. Registered once per process, under a label so it can be removed.
+  if (!RED.hooks.has('onComplete.pfcam-metrics')) {
+    RED.hooks.add('onComplete.pfcam-metrics', (event: CompleteEvent): void => {
+      const result = mqttAlertDelivery(event.node.node.type, event.msg.topic, event.error);
+      if (result) metrics.alertDelivered('mqtt', result);
+    });
+  }
 
   function PfcamOpsNode(this: Node, def: NodeDef): void {
     // Nothing to start or to close: the endpoints belong to the module, not to a node.

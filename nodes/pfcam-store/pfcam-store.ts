@@ -1,5 +1,6 @@
 import type { Node, NodeAPI, NodeDef } from 'node-red';
 import { errorText } from '../../lib/errors';
+import { StoreSizeMeter } from '../../lib/metrics/store-size';
 import type { Database } from '../../lib/store/database';
 import { EventStore } from '../../lib/store/event-store';
 import {
@@ -35,11 +36,20 @@ export default function (RED: NodeAPI): void {
     /** Stops the background check of stored files on close. */
     const verifying = new AbortController();
     let verified: Promise<void> = Promise.resolve();
+    /** pfcam_store_size_bytes of this store, once it is open. */
+    let sizeMeter: StoreSizeMeter | undefined;
     try {
       config = parseStoreConfig(def, { userDir: settings.userDir, pfcam: settings.pfcam });
       const cfg = config;
       opening = EventStore.open({ databaseFile: cfg.databaseFile, mediaDir: cfg.mediaDir }).then(
         async (store) => {
+          if (!closed) {
+            sizeMeter = new StoreSizeMeter(
+              { storedBytes: () => store.storedBytes(), databaseFile: cfg.databaseFile },
+              { onError: (error) => node.debug(`store size: ${error}`) },
+            );
+            void sizeMeter.start();
+          }
           if (!cfg.recoverOnStart) return store;
           // The temp sweep must end before any download starts: users get the store after it.
           try {
@@ -87,6 +97,7 @@ export default function (RED: NodeAPI): void {
       return opening;
     };
     node.database = async (): Promise<Database> => (await node.ready()).db;
+    node.sizeChanged = (): void => sizeMeter?.changed();
     node.register = (user: Node): void => {
       users.add(user);
       opening.catch(() => {
@@ -127,6 +138,7 @@ export default function (RED: NodeAPI): void {
         await verified;
         closed = true;
         users.clear();
+        await sizeMeter?.stop();
         await store?.close();
       })();
       return closing;

@@ -27,6 +27,8 @@ export interface StoreHandle extends Node {
   /** Tells the config node a node uses it (for status and an orderly close). */
   register(user: Node): void;
   deregister(user: Node): void;
+  /** Tells the config node its files changed (a recording stored or removed): its size metric is measured again. */
+  sizeChanged?(): void;
 }
 
 /** Whether a value got from `RED.nodes.getNode` is a store handle. */

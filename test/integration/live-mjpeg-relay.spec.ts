@@ -4,6 +4,7 @@ import { request } from 'undici';
 import { createLiveApi, type LiveApi } from '../../dashboard/api/live-routes';
 import { CameraRegistry, type RegisteredCamera } from '../../lib/cameras/camera-registry';
 import { LiveHub } from '../../lib/live/live-hub';
+import { Metrics } from '../../lib/metrics/metrics';
 import type { LiveState } from '../../lib/live/live-state';
 import { MjpegRelay, type MjpegViewer } from '../../lib/live/mjpeg-relay';
 import { MultipartJpegParser, boundaryOf } from '../../lib/live/multipart-parser';
@@ -51,7 +52,7 @@ describe('live MJPEG relay', function () {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  async function rig(options: { idleCloseMs?: number } = {}): Promise<{
+  async function rig(options: { idleCloseMs?: number; metrics?: Metrics } = {}): Promise<{
     sim: SimulatedCamera;
     api: LiveApi;
     hub: LiveHub;
@@ -69,6 +70,7 @@ describe('live MJPEG relay', function () {
     const hub = new LiveHub({
       ffmpegPath: null,
       mjpeg: { idleCloseMs: options.idleCloseMs ?? 200, reconnect: { baseMs: 50, maxMs: 200 } },
+      ...(options.metrics ? { metrics: options.metrics } : {}),
     });
     cleanups.push(() => hub.close());
     const security = new TestSecurity();
@@ -114,6 +116,36 @@ describe('live MJPEG relay', function () {
     assert.deepEqual(sim.control.liveStreams(), { open: 1, opened: 2 });
   });
 
+  it('reports its open viewers to the metrics as they come and go', async () => {
+    const metrics = new Metrics({ cameras: { list: () => [] }, processMetrics: false });
+    const viewers = async (): Promise<string | undefined> =>
+      /^pfcam_live_viewers (\d+)$/m.exec(await metrics.scrape())?.[1];
+    const { hub, mjpegUrl } = await rig({ metrics });
+    const a = await watch(mjpegUrl, 'viewer');
+    const b = await watch(mjpegUrl, 'viewer');
+    cleanups.push(() => void b.req.destroy());
+    await waitFor('frames', () => a.frames.length > 0 && b.frames.length > 0);
+    assert.equal(await viewers(), '2');
+    a.req.destroy();
+    await waitFor('a left', () => hub.counters()[0]!.mjpeg.viewers === 1);
+    assert.equal(await viewers(), '1');
+  });
+
+  it("adds the frames its relays drop to the metrics' counter, until the camera's relays are forgotten", async () => {
+    const metrics = new Metrics({ cameras: { list: () => [] }, processMetrics: false });
+    const dropped = async (): Promise<string | undefined> =>
+      /^pfcam_live_dropped_frames_total (\d+)$/m.exec(await metrics.scrape())?.[1];
+    const { hub, camera } = await rig({ metrics });
+    const relay = hub.mjpeg(camera);
+    // the event a viewer's drop raises (the slow viewer test below shows one per frame dropped)
+    relay.emit('dropped');
+    relay.emit('dropped');
+    assert.equal(await dropped(), '2');
+    await hub.forget(camera.id);
+    relay.emit('dropped');
+    assert.equal(await dropped(), '2', 'a forgotten relay is no longer listened to');
+  });
+
   it('a slow viewer skips frames within a bounded queue and does not slow a fast one', async () => {
     const big = fakeJpeg(256 * 1024);
     const upstream = await startMjpegUpstream((res) => {
@@ -134,6 +166,8 @@ describe('live MJPEG relay', function () {
       idleCloseMs: 50,
     });
     cleanups.push(() => relay.close());
+    let droppedEvents = 0;
+    relay.on('dropped', () => droppedEvents++);
     const viewers: MjpegViewer[] = [];
     const { createServer } = await import('node:http');
     const server = createServer((_req, res) => {
@@ -165,6 +199,8 @@ describe('live MJPEG relay', function () {
     assert.ok(peakWritable <= 2 * (big.length + 200), `socket buffer ${peakWritable} bytes`);
     assert.equal(viewers[1]!.droppedFrames, 0, 'the fast viewer dropped nothing');
     assert.equal(relay.counters.viewerDroppedFrames, viewers[0]!.droppedFrames);
+    // one event per frame dropped: what the live hub counts in pfcam_live_dropped_frames_total
+    assert.equal(droppedEvents, relay.counters.viewerDroppedFrames);
   });
 
   it('reconnects with backoff when the camera drops, and the state says so', async () => {

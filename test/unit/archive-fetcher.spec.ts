@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import type { CameraApi, DownloadOptions, DownloadResult, MediaKind } from '../../lib/camera/camera-api';
 import { CameraHttpError, CameraOfflineError, CameraTimeoutError } from '../../lib/camera/errors';
 import type { CameraEvent } from '../../lib/camera/types';
+import { Metrics } from '../../lib/metrics/metrics';
 import { Archiver, RecordingGoneError } from '../../lib/archive/fetcher';
 import type { StoredRecordingPayload } from '../../lib/archive/messages';
 import { parseArchiveOptions, type RawArchiveConfig } from '../../lib/archive/options';
@@ -178,6 +179,26 @@ describe('archive fetcher', () => {
     );
     assert.deepEqual(await readFile(join(dir, 'media', payload.videoPath)), video);
     assert.equal((await store.get(id))!.state, 'stored');
+  });
+
+  it('counts each download once in the metrics: bytes of both files and its duration; a stored one adds nothing', async () => {
+    const metrics = new Metrics({ cameras: { list: () => [] }, processMetrics: false });
+    const client = media.client();
+    const a = new Archiver({
+      store,
+      options: parseArchiveOptions({ retryInterval: 3600 }),
+      resolveCamera: () => Promise.resolve(client),
+      metrics,
+    });
+    archivers.push(a);
+    const id = await discover('S-1', 'rec-1', 5000);
+    await a.archive({ eventId: id });
+    await a.archive({ eventId: id });
+    const text = await metrics.scrape();
+    const thumb = media.content('rec-1', 'thumbnail').length;
+    assert.match(text, /^pfcam_recordings_archived_total 1$/m);
+    assert.match(text, new RegExp(`^pfcam_downloaded_bytes_total ${5000 + thumb}$`, 'm'));
+    assert.match(text, /^pfcam_download_duration_seconds_count 1$/m);
   });
 
   it('does not download a recording already stored again', async () => {

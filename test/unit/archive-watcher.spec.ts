@@ -7,6 +7,7 @@ import type { CameraEvent, SystemInfo } from '../../lib/camera/types';
 import type { NewRecordingPayload } from '../../lib/archive/messages';
 import { parseWatchOptions } from '../../lib/archive/options';
 import { CameraWatcher } from '../../lib/archive/watcher';
+import { Metrics } from '../../lib/metrics/metrics';
 import { EventStore } from '../../lib/store/event-store';
 
 /** A camera as the watcher sees it through CameraApi: a list, an SSE feed the test drives, system info. */
@@ -132,6 +133,30 @@ describe('archive watcher', () => {
     assert.equal(seen[0]!.cameraSerial, 'S-1');
     assert.equal(seen[0]!.cameraName, 'Gate');
     assert.equal(seen[0]!.triggeredAtUtc, row!.triggeredAtUtc);
+  });
+
+  it("measures the discovery latency of each new row from the camera's age of the recording, once", async () => {
+    const metrics = new Metrics({ cameras: { list: () => [] }, processMetrics: false });
+    const camera = new FakeCamera('S-1');
+    camera.add('old').age = 7200;
+    camera.add('new').age = 20;
+    const watcher = new CameraWatcher({
+      client: camera.client,
+      store,
+      options: parseWatchOptions({ reconcileInterval: 60 }),
+      metrics,
+    });
+    watchers.push(watcher);
+    const seen: string[] = [];
+    watcher.on('recording', (p) => seen.push(p.fileName));
+    watcher.start();
+    await until(() => seen.length === 2);
+    await watcher.reconcileNow();
+    const text = await metrics.scrape();
+    assert.match(text, /^pfcam_discovery_latency_seconds_count 2$/m, 'the list seen again adds nothing');
+    assert.match(text, /^pfcam_discovery_latency_seconds_bucket\{le="30"\} 1$/m);
+    assert.match(text, /^pfcam_discovery_latency_seconds_bucket\{le="3600"\} 1$/m);
+    assert.match(text, /^pfcam_discovery_latency_seconds_bucket\{le="14400"\} 2$/m);
   });
 
   it('announces a recording seen on the feed and again in the list only once', async () => {

@@ -1,7 +1,14 @@
 import { strict as assert } from 'node:assert';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CameraRegistry, type RegisteredCamera } from '../../lib/cameras/camera-registry';
 import type { CameraState } from '../../lib/camera/camera-health';
-import { Metrics } from '../../lib/metrics/metrics';
+import { Metrics, mqttAlertDelivery } from '../../lib/metrics/metrics';
+import { StoreSizeMeter } from '../../lib/metrics/store-size';
+import { DeliveryError, Outbox, enqueue } from '../../lib/notify/outbox';
+import { migrateNotify } from '../../lib/notify/schema';
+import { Database } from '../../lib/store/database';
 import { bearerMatches, metricsEndpoint } from '../../lib/ops/metrics-endpoint';
 
 /** A registered camera as the registry lists it; the metrics read only its snapshot's state. */
@@ -141,5 +148,109 @@ describe('metrics bearer token', () => {
   it('refuses a short token at start', () => {
     const m = new Metrics({ cameras: new CameraRegistry(), processMetrics: false });
     assert.throws(() => metricsEndpoint(m, 'short'), /at least 16/);
+  });
+});
+
+describe('metrics sources', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'pfcam-metrics-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('records discovery latencies in their histogram', async () => {
+    const m = new Metrics({ cameras: new CameraRegistry(), processMetrics: false });
+    m.recordingDiscovered(12);
+    m.recordingDiscovered(4000);
+    assert.throws(() => m.recordingDiscovered(-1), RangeError);
+    const text = await m.scrape();
+    assert.equal(value(text, 'pfcam_discovery_latency_seconds_count'), 2);
+    assert.equal(value(text, 'pfcam_discovery_latency_seconds_bucket{le="15"}'), 1);
+    assert.equal(value(text, 'pfcam_discovery_latency_seconds_bucket{le="3600"}'), 1);
+    assert.equal(value(text, 'pfcam_discovery_latency_seconds_bucket{le="14400"}'), 2);
+  });
+
+  it('sums the sizes of the open stores and drops a closed one', async () => {
+    const m = new Metrics({ cameras: new CameraRegistry(), processMetrics: false });
+    m.storeSize(1000, '/a.sqlite');
+    m.storeSize(500, '/b.sqlite');
+    m.storeSize(1200, '/a.sqlite');
+    assert.equal(value(await m.scrape(), 'pfcam_store_size_bytes'), 1700);
+    m.forgetStore('/a.sqlite');
+    const text = await m.scrape();
+    assert.equal(value(text, 'pfcam_store_size_bytes'), 500);
+    assert.doesNotMatch(text, /sqlite/, 'the store names are no labels');
+  });
+
+  it('measures a store as its media bytes plus its database file and write-ahead log, and forgets it on stop', async () => {
+    const m = new Metrics({ cameras: new CameraRegistry(), processMetrics: false });
+    const databaseFile = join(dir, 'pfcam.sqlite');
+    await writeFile(databaseFile, Buffer.alloc(4096));
+    await writeFile(`${databaseFile}-wal`, Buffer.alloc(1024));
+    let media = 10_000;
+    const meter = new StoreSizeMeter(
+      { storedBytes: () => Promise.resolve(media), databaseFile },
+      { metrics: m },
+    );
+    await meter.start();
+    assert.equal(value(await m.scrape(), 'pfcam_store_size_bytes'), 15_120);
+    media = 20_000;
+    await meter.refresh();
+    assert.equal(value(await m.scrape(), 'pfcam_store_size_bytes'), 25_120);
+    await meter.stop();
+    assert.equal(value(await m.scrape(), 'pfcam_store_size_bytes'), 0);
+  });
+
+  it('takes only the alert topics of an mqtt out node as MQTT alert deliveries', () => {
+    assert.equal(mqttAlertDelivery('mqtt out', 'pfcam/site-1/PFC4-1/event', undefined), 'success');
+    assert.equal(mqttAlertDelivery('mqtt out', 'pfcam/site-1/PFC4-1/status', new Error('x')), 'failure');
+    assert.equal(mqttAlertDelivery('mqtt out', 'plant/line-3/temperature', undefined), undefined);
+    assert.equal(mqttAlertDelivery('mqtt out', 'pfcam/a/b/c/event', undefined), undefined);
+    assert.equal(mqttAlertDelivery('mqtt in', 'pfcam/site-1/PFC4-1/event', undefined), undefined);
+    assert.equal(mqttAlertDelivery('mqtt out', undefined, undefined), undefined);
+  });
+
+  it('counts each alert delivery attempt of the outbox by channel: a failure retried, then a success', async () => {
+    const m = new Metrics({ cameras: new CameraRegistry(), processMetrics: false });
+    const db = await Database.open(join(dir, 'notify.sqlite'));
+    let outbox: Outbox | undefined;
+    try {
+      await migrateNotify(db);
+      await enqueue(
+        db,
+        'owner-1',
+        'n-1',
+        [{ channel: 'webhook', recipient: 'hook', payload: {}, maxAttempts: 3 }],
+        Date.now(),
+      );
+      let calls = 0;
+      const sent = new Promise<void>((resolveSent) => {
+        outbox = new Outbox(
+          db,
+          'owner-1',
+          () => {
+            calls++;
+            return calls === 1
+              ? Promise.reject(new DeliveryError('errors.notifyFailed', 'refused', true))
+              : Promise.resolve();
+          },
+          { baseDelayMs: 1, maxDelayMs: 1, maxAgeMs: 60_000, concurrency: 1 },
+          { onFinal: () => resolveSent() },
+          undefined,
+          m,
+        );
+      });
+      await outbox!.start();
+      await sent;
+      const text = await m.scrape();
+      assert.equal(value(text, 'pfcam_alert_deliveries_total{channel="webhook",result="failure"}'), 1);
+      assert.equal(value(text, 'pfcam_alert_deliveries_total{channel="webhook",result="success"}'), 1);
+      assert.equal(value(text, 'pfcam_alert_deliveries_total{channel="email",result="success"}'), 0);
+    } finally {
+      await outbox?.close();
+      await db.close();
+    }
   });
 });
