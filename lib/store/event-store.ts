@@ -13,6 +13,7 @@
 import { Database, type SqlValue, type Transaction } from './database';
 import { MediaFiles, mediaError, type MediaIo, type MediaPaths } from './media-files';
 import { STORE_MIGRATIONS, STORE_NAMESPACE } from './schema';
+import { viewedExpression } from './viewed-marks';
 import { toUtcIso } from './zoned-time';
 import { InputError, PfcamError, errorText } from '../errors';
 import type { CameraEvent } from '../camera/types';
@@ -89,6 +90,7 @@ export interface EventRecord {
   deletedOnCameraAt: string | null;
   retiredAt: string | null;
   flagged: boolean;
+  /** Viewed by anyone (by the query's viewer, from a query that names one): see viewed-marks.ts. */
   viewed: boolean;
   tags: string[];
   metadata: Record<string, unknown> | null;
@@ -250,7 +252,7 @@ interface EventRow {
   deleted_on_camera_at: string | null;
   retired_at: string | null;
   flagged: number;
-  viewed: number;
+  viewed_mark: number;
   tags_json: string | null;
   metadata: string | null;
   created_at: string;
@@ -308,9 +310,18 @@ function checkDiscovered(event: CameraEvent): void {
   }
 }
 
-export const EVENT_SELECT = `SELECT e.*, c.serial_number,
-  (SELECT json_group_array(tag) FROM event_tags t WHERE t.event_id = e.id) AS tags_json
+/**
+ * The SELECT of event rows, with `viewed_mark`: an SQL expression of `viewedExpression` (viewed-marks.ts; by
+ * default viewed by anyone), whose parameters come first.
+ */
+export function eventSelect(viewedMark = viewedExpression().sql): string {
+  return `SELECT e.*, c.serial_number,
+  (SELECT json_group_array(tag) FROM event_tags t WHERE t.event_id = e.id) AS tags_json,
+  ${viewedMark} AS viewed_mark
   FROM events e JOIN cameras c ON c.id = e.camera_id`;
+}
+
+export const EVENT_SELECT = eventSelect();
 
 function parseJsonObject(text: string | null): Record<string, unknown> | null {
   if (text === null) return null;
@@ -362,7 +373,7 @@ export function toEventRecord(row: EventRow): EventRecord {
     deletedOnCameraAt: row.deleted_on_camera_at,
     retiredAt: row.retired_at,
     flagged: row.flagged === 1,
-    viewed: row.viewed === 1,
+    viewed: row.viewed_mark === 1,
     tags,
     metadata: parseJsonObject(row.metadata),
     createdAt: row.created_at,
@@ -1325,11 +1336,6 @@ export class EventStore {
 
   async setFlag(id: number, flagged: boolean): Promise<EventRecord | undefined> {
     await this.db.run('UPDATE events SET flagged = ? WHERE id = ?', [flagged ? 1 : 0, checkId(id)]);
-    return this.get(id);
-  }
-
-  async setViewed(id: number, viewed: boolean): Promise<EventRecord | undefined> {
-    await this.db.run('UPDATE events SET viewed = ? WHERE id = ?', [viewed ? 1 : 0, checkId(id)]);
     return this.get(id);
   }
 
