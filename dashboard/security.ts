@@ -14,7 +14,7 @@ import { readFile } from 'node:fs/promises';
 import { join, normalize, sep } from 'node:path';
 import { AuditLog, type AuditEntry } from '../lib/auth/audit';
 import { clientAddress, trustedProxiesFromEnv } from '../lib/auth/client-address';
-import { isAllowed, type Principal } from '../lib/auth/permissions';
+import { isAllowed, PERMISSIONS, principalHas, type Principal } from '../lib/auth/permissions';
 import { LoginRateLimiter } from '../lib/auth/rate-limit';
 import { SecretBox } from '../lib/auth/secret-box';
 import {
@@ -412,6 +412,8 @@ export function createSecurity(options: SecurityOptions): {
       return sendJson(res, 200, {
         user: { name: principal.name, role: principal.role, cameras: principal.cameras },
         csrfToken: csrf,
+        // what the screens offer (the server checks every request all the same)
+        permissions: PERMISSIONS.filter((p) => principalHas(principal, p)),
         setup: setupOf
           ? { mustChangePassword: user?.mustChangePassword ?? false, mfaEnrolled: user?.mfaEnrolled ?? false }
           : undefined,

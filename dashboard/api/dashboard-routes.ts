@@ -35,6 +35,7 @@ import {
   listRecordings,
   parseAnnotation,
   publicRecording,
+  viewedBy,
   recordingCamera,
   recordingFor,
   recordingId,
@@ -233,8 +234,9 @@ export function dashboardRoutes(ctx: DashboardContext): ApiRoute[] {
       camera: recordingScope,
       summary: 'One recording',
       handler: safe(async (req) => {
-        const e = await recordingFor(await openStore(ctx), req.principal, recordingId(req.params.id));
-        return json(publicRecording(e, ctx.timeZone));
+        const store = await openStore(ctx);
+        const e = await recordingFor(store, req.principal, recordingId(req.params.id));
+        return json(publicRecording(await viewedBy(store, req.principal, e), ctx.timeZone));
       }),
     },
     {

@@ -14,6 +14,8 @@ import { sessionHandle, type SessionTable } from '../../lib/auth/session-store';
 import type { Tokens } from '../../lib/auth/tokens';
 import { totpUri } from '../../lib/auth/totp';
 import type { User, Users } from '../../lib/auth/users';
+import type { Database } from '../../lib/store/database';
+import { forgetViewer } from '../../lib/store/viewed-marks';
 import type { ApiRequest, ApiResult, ApiRoute } from './api-route';
 import { listRoutes } from './registry';
 
@@ -23,6 +25,8 @@ export interface SecurityRouteParts {
   readonly sessions: SessionTable;
   readonly tokens: Tokens;
   readonly audit: AuditLog;
+  /** The database of the users table: a deleted user's or token's "viewed" marks are deleted there too. */
+  readonly db: Database;
 }
 
 /** The session cookie the security module sets (its value is the session id; never answered). */
@@ -126,7 +130,7 @@ function camerasOf(value: unknown): readonly string[] | null | undefined | 'bad'
 }
 
 export function securityRoutes(parts: SecurityRouteParts): ApiRoute[] {
-  const { users, sessions, tokens, audit } = parts;
+  const { users, sessions, tokens, audit, db } = parts;
 
   async function record(
     req: ApiRequest,
@@ -240,6 +244,7 @@ export function securityRoutes(parts: SecurityRouteParts): ApiRoute[] {
         const user = id === undefined ? undefined : await users.byId(id);
         if (!user) return bad('no such user', 404);
         await users.remove(user.id);
+        await forgetViewer(db, { kind: 'user', id: user.id });
         const revoked = await sessions.revokeUser(user.id, 'user deleted');
         await record(req, 'user.delete', user.name, `sessionsEnded=${revoked}`);
         return { json: { deleted: user.name, sessionsEnded: revoked } };
@@ -285,6 +290,7 @@ export function securityRoutes(parts: SecurityRouteParts): ApiRoute[] {
         const known = (await tokens.list()).find((t) => t.id === id);
         if (!known || id === undefined) return bad('no such token', 404);
         const revoked = await tokens.revoke(id);
+        await forgetViewer(db, { kind: 'token', id });
         await record(req, 'token.revoke', known.label, `id=${id}`);
         return { json: { revoked } };
       },

@@ -497,8 +497,10 @@ function liveSlot(api, key, serial, label) {
   return el('section', { class: 'pfcam-live-slot', 'data-pfcam-live': key, 'aria-label': label }, [grid]);
 }
 
-async function camerasScreen(view, api) {
+async function camerasScreen(view, api, state) {
   const { cameras } = await api.get('/cameras');
+  // a job's progress line per camera, kept across redraws (the screen is drawn again when a camera changes)
+  const jobs = state.jobs || (state.jobs = new Map());
   const [canTrigger, canReboot, canSettings, canLive, liveLoaded] = await Promise.all([
     api.can('events:trigger'),
     api.can('system:manage'),
@@ -539,7 +541,7 @@ async function camerasScreen(view, api) {
     void api.get(`/cameras/${encodeURIComponent(c.serial)}`).then(
       (d) => {
         clear(details);
-        details.append(cameraDetails(api, c, d, { canTrigger, canReboot, canSettings }));
+        details.append(cameraDetails(api, c, d, { canTrigger, canReboot, canSettings, jobs }));
       },
       (err) => {
         clear(details);
@@ -600,7 +602,11 @@ function cameraDetails(api, c, d, can) {
       el('div', { class: 'pfcam-inline' }, [
         field('NTP server', ntp),
         button('Fix the clock', () =>
-          act(api.post(`${path}/clock/fix`, { ntpServer: ntp.value }).then((j) => follow(api, j, box))),
+          act(
+            api
+              .post(`${path}/clock/fix`, { ntpServer: ntp.value })
+              .then((j) => follow(api, j, box, (line) => can.jobs.set(c.serial, line))),
+          ),
         ),
       ]),
     );
@@ -611,19 +617,26 @@ function cameraDetails(api, c, d, can) {
         'Reboot',
         () => {
           if (window.confirm(`Reboot ${c.name}?`))
-            void act(api.post(`${path}/reboot`, {}).then((j) => follow(api, j, box)));
+            void act(
+              api
+                .post(`${path}/reboot`, {})
+                .then((j) => follow(api, j, box, (line) => can.jobs.set(c.serial, line))),
+            );
         },
         { class: 'pfcam-button pfcam-danger' },
       ),
     );
   }
+  const running = can.jobs && can.jobs.get(c.serial);
+  if (running) box.append(running);
   return box;
 }
 
-/** Follows a job until it ends, showing its progress in `host`. */
-async function follow(api, job, host) {
+/** Follows a job until it ends, showing its progress in `host` (`keep` is handed the progress line). */
+async function follow(api, job, host, keep) {
   const line = statusLine(`${job.kind}: waiting for the camera…`);
   host.append(line);
+  if (keep) keep(line);
   let j = job;
   const started = Date.now();
   while (j.state === 'running' && Date.now() - started < 180000) {

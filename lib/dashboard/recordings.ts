@@ -8,6 +8,7 @@ import { InputError } from '../errors';
 import type { EventRecord, EventStore } from '../store/event-store';
 import { normaliseTags } from '../store/event-store';
 import { queryEvents, validateQuery, type EventQuery } from '../store/query';
+import { isViewed, setViewed, viewerOf } from '../store/viewed-marks';
 import { localParts } from '../store/zoned-time';
 import { badRequest, notFound } from './dashboard-errors';
 
@@ -32,6 +33,7 @@ export interface PublicRecording {
   state: EventRecord['state'];
   backupState: EventRecord['backupState'];
   flagged: boolean;
+  /** Viewed by the user asking ("viewed" is per user). */
   viewed: boolean;
   tags: string[];
   /** The video can be played from the local archive (else the camera is asked). */
@@ -107,13 +109,26 @@ export function recordingsQuery(
   return scoped(q, principal);
 }
 
-/** The query narrowed to the principal's cameras; undefined when nothing is left. */
+/**
+ * The query narrowed to the principal's cameras, with the principal's own "viewed" marks; undefined when nothing
+ * is left.
+ */
 export function scoped(q: EventQuery, principal: Principal): EventQuery | undefined {
-  if (principal.cameras === null) return q;
+  const own = { ...q, viewer: viewerOf(principal) };
+  if (principal.cameras === null) return own;
   const allowed = principal.cameras;
   const cameras = q.cameras ? q.cameras.filter((c) => allowed.includes(c)) : [...allowed];
   if (cameras.length === 0) return undefined;
-  return { ...q, cameras };
+  return { ...own, cameras };
+}
+
+/** The recording with `viewed` of the principal's own marks. */
+export async function viewedBy(
+  store: EventStore,
+  principal: Principal,
+  e: EventRecord,
+): Promise<EventRecord> {
+  return { ...e, viewed: await isViewed(store.db, viewerOf(principal), e.id) };
 }
 
 /** A page of recordings the principal may see, newest first. */
@@ -202,10 +217,10 @@ export async function annotate(
 ): Promise<PublicRecording> {
   await recordingFor(store, principal, id);
   if (a.flagged !== undefined) await store.setFlag(id, a.flagged);
-  if (a.viewed !== undefined) await store.setViewed(id, a.viewed);
+  if (a.viewed !== undefined) await setViewed(store.db, viewerOf(principal), id, a.viewed);
   if (a.tags !== undefined) await store.setTags(id, a.tags);
   const e = await recordingFor(store, principal, id);
-  return publicRecording(e, timeZone);
+  return publicRecording(await viewedBy(store, principal, e), timeZone);
 }
 
 /** Deletes on the camera: resolves false when the camera no longer had it. */

@@ -226,10 +226,6 @@ export class EventStore {
     return this.events.setFlag(id, flagged);
   }
 
-  setViewed(id: number, viewed: boolean): Promise<EventRecord | undefined> {
-    return this.events.setViewed(id, viewed);
-  }
-
   mergeMetadata(id: number, patch: Readonly<Record<string, unknown>>): Promise<EventRecord | undefined> {
     return this.events.mergeMetadata(id, patch);
   }

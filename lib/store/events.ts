@@ -584,11 +584,6 @@ export class Events {
     return this.get(id);
   }
 
-  async setViewed(id: number, viewed: boolean): Promise<EventRecord | undefined> {
-    await this.db.run('UPDATE events SET viewed = ? WHERE id = ?', [viewed ? 1 : 0, checkId(id)]);
-    return this.get(id);
-  }
-
   async mergeMetadata(
     id: number,
     patch: Readonly<Record<string, unknown>>,

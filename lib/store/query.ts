@@ -9,8 +9,8 @@
 import type { Database, SqlValue } from './database';
 import {
   BACKUP_STATES,
-  EVENT_SELECT,
   EVENT_STATES,
+  eventSelect,
   toEventRecord,
   type BackupState,
   type EventRecord,
@@ -18,6 +18,7 @@ import {
   type EventState,
 } from './records';
 import { normaliseTags } from './tags';
+import { viewedExpression, type Viewer } from './viewed-marks';
 import { isValidTimeZone, toUtcIso, zoneOffsetMs } from './zoned-time';
 import { InputError } from '../errors';
 
@@ -38,7 +39,13 @@ export interface EventQuery {
   /** Recordings carrying all of these tags. */
   tags?: readonly string[];
   flagged?: boolean;
+  /** Viewed by `viewer`, or without one by anyone. */
   viewed?: boolean;
+  /**
+   * Whose "viewed" marks `viewed` and each record's `viewed` are (set by the dashboard from the signed-in user;
+   * not a field of a flow's query).
+   */
+  viewer?: Viewer;
   states?: readonly EventState[];
   backupStates?: readonly BackupState[];
   /** Include retired recordings (tombstones without files). Default false. */
@@ -316,8 +323,9 @@ export async function buildWhere(
     params.push(q.flagged ? 1 : 0);
   }
   if (q.viewed !== undefined) {
-    where.push('e.viewed = ?');
-    params.push(q.viewed ? 1 : 0);
+    const mark = viewedExpression(q.viewer);
+    where.push(q.viewed ? mark.sql : `NOT ${mark.sql}`);
+    params.push(...mark.params);
   }
   if (q.states && q.states.length > 0) {
     where.push(`e.state IN (${q.states.map(() => '?').join(', ')})`);
@@ -360,6 +368,12 @@ function ordering(
   }
 }
 
+/** The event SELECT of a query, whose `viewed` is the query's viewer's; its parameters come first. */
+function selectOf(q: EventQuery): { sql: string; params: SqlValue[] } {
+  const mark = viewedExpression(q.viewer);
+  return { sql: eventSelect(mark.sql), params: mark.params };
+}
+
 /** One page of recordings matching a checked query (newest first unless told otherwise). */
 export async function queryEvents(db: Database, q: EventQuery): Promise<QueryPage> {
   const where = await buildWhere(db, q);
@@ -367,8 +381,9 @@ export async function queryEvents(db: Database, q: EventQuery): Promise<QueryPag
   const sort = q.sort ?? 'time';
   const ord = ordering(sort, q.order ?? 'desc');
   const limit = q.limit ?? 50;
-  const params = [...where.params];
-  let sql = `${EVENT_SELECT} WHERE ${where.sql}`;
+  const select = selectOf(q);
+  const params = [...select.params, ...where.params];
+  let sql = `${select.sql} WHERE ${where.sql}`;
   if (q.cursor) {
     const c = decodeCursor(q.cursor, sort);
     sql += ` AND ${ord.keyset}`;
@@ -421,9 +436,10 @@ export async function eachEvent(
   const ord = ordering(sort, q.order ?? 'desc');
   let cursor: Cursor | undefined = q.cursor ? decodeCursor(q.cursor, sort) : undefined;
   let total = 0;
+  const select = selectOf(q);
   for (;;) {
-    const params = [...where.params];
-    let sql = `${EVENT_SELECT} WHERE ${where.sql}`;
+    const params = [...select.params, ...where.params];
+    let sql = `${select.sql} WHERE ${where.sql}`;
     if (cursor) {
       sql += ` AND ${ord.keyset}`;
       params.push(...cursor.v, cursor.id);
@@ -577,6 +593,7 @@ async function wholeHourOffsets(db: Database, q: EventQuery, zone: string): Prom
 export async function cameraStats(db: Database, q: EventQuery = {}): Promise<CameraStat[]> {
   const where = await buildWhere(db, q);
   if (where.empty) return [];
+  const mark = viewedExpression(q.viewer);
   const rows = await db.all<{
     serial_number: string;
     name: string | null;
@@ -589,11 +606,11 @@ export async function cameraStats(db: Database, q: EventQuery = {}): Promise<Cam
   }>(
     `SELECT c.serial_number, c.name, count(*) AS n,
        coalesce(sum(coalesce(e.video_size, 0) + coalesce(e.thumb_size, 0)), 0) AS b,
-       coalesce(sum(e.flagged), 0) AS f, coalesce(sum(1 - e.viewed), 0) AS u,
+       coalesce(sum(e.flagged), 0) AS f, coalesce(sum(1 - ${mark.sql}), 0) AS u,
        min(e.triggered_at_utc) AS first, max(e.triggered_at_utc) AS last
      FROM events e JOIN cameras c ON c.id = e.camera_id WHERE ${where.sql}
      GROUP BY e.camera_id ORDER BY c.serial_number`,
-    where.params,
+    [...mark.params, ...where.params],
   );
   return rows.map((r) => ({
     serialNumber: r.serial_number,

@@ -6,6 +6,7 @@
 import type { Database } from './database';
 import type { MediaFiles } from './media-files';
 import { InputError, PfcamError, errorText } from '../errors';
+import { viewedExpression } from './viewed-marks';
 
 export type EventState = 'new' | 'fetching' | 'stored' | 'failed' | 'gone';
 export type BackupState = 'none' | 'pending' | 'done' | 'failed';
@@ -79,6 +80,7 @@ export interface EventRecord {
   deletedOnCameraAt: string | null;
   retiredAt: string | null;
   flagged: boolean;
+  /** Viewed by anyone (by the query's viewer, from a query that names one): see viewed-marks.ts. */
   viewed: boolean;
   tags: string[];
   metadata: Record<string, unknown> | null;
@@ -241,7 +243,7 @@ export interface EventRow {
   deleted_on_camera_at: string | null;
   retired_at: string | null;
   flagged: number;
-  viewed: number;
+  viewed_mark: number;
   tags_json: string | null;
   metadata: string | null;
   created_at: string;
@@ -261,9 +263,18 @@ export interface CameraRow {
 }
 
 /** An event row joined with its camera and its tags; `e` is `events`, `c` is `cameras`. For query modules. */
-export const EVENT_SELECT = `SELECT e.*, c.serial_number,
-  (SELECT json_group_array(tag) FROM event_tags t WHERE t.event_id = e.id) AS tags_json
+/**
+ * The SELECT of event rows, with `viewed_mark`: an SQL expression of `viewedExpression` (viewed-marks.ts; by
+ * default viewed by anyone), whose parameters come first.
+ */
+export function eventSelect(viewedMark = viewedExpression().sql): string {
+  return `SELECT e.*, c.serial_number,
+  (SELECT json_group_array(tag) FROM event_tags t WHERE t.event_id = e.id) AS tags_json,
+  ${viewedMark} AS viewed_mark
   FROM events e JOIN cameras c ON c.id = e.camera_id`;
+}
+
+export const EVENT_SELECT = eventSelect();
 
 export function parseJsonObject(text: string | null): Record<string, unknown> | null {
   if (text === null) return null;
@@ -315,7 +326,7 @@ export function toEventRecord(row: EventRow): EventRecord {
     deletedOnCameraAt: row.deleted_on_camera_at,
     retiredAt: row.retired_at,
     flagged: row.flagged === 1,
-    viewed: row.viewed === 1,
+    viewed: row.viewed_mark === 1,
     tags,
     metadata: parseJsonObject(row.metadata),
     createdAt: row.created_at,

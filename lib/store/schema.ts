@@ -6,6 +6,7 @@
  * and indexes on them serve range queries.
  */
 import type { Migration } from './database';
+import { VIEWED_MARKS_SQL } from './viewed-marks';
 
 export const STORE_NAMESPACE = 'store';
 
@@ -165,8 +166,16 @@ ALTER TABLE events ADD COLUMN announce_pending INTEGER NOT NULL DEFAULT 0 CHECK 
 CREATE INDEX events_announce ON events (id) WHERE announce_pending = 1;
 `;
 
+// "Viewed" is per user: marks in their own table (lib/store/viewed-marks.ts). The old one-for-all column
+// events.viewed is no longer read or written (a mark made before cannot be given to a user).
+const v4 = `
+${VIEWED_MARKS_SQL}
+DROP INDEX events_unviewed;
+`;
+
 export const STORE_MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'cameras, events, tags, backup outbox, audit', up: v1 },
   { version: 2, description: 'thumbnail state and per-row retry times', up: v2 },
   { version: 3, description: 'announcements of stored recordings not handed over yet', up: v3 },
+  { version: 4, description: 'per-user viewed marks', up: v4 },
 ];

@@ -1,13 +1,13 @@
 /**
- * The dashboard screens in headless Chromium: the front-end module mounted in a page, over the dashboard's real
- * routes (real store, simulated camera), signed in as viewer, manager and admin with a fixed principal (the
- * session of the security module is not part of this spec). Each screen is checked by axe (no serious or
- * critical violation) and photographed at 390x844 and 1600x1000 into test-artifacts/.
+ * Two things of the dashboard screens in headless Chromium, with the front-end module mounted in a page over the
+ * dashboard's real routes (real store, simulated camera) and a fixed principal: a camera card's live view (still,
+ * live on click, back to the still, one camera stream) photographed at both sizes, and a camera-supplied name
+ * shown as text. The screens as each role uses them, through the real login and the shipped application, are
+ * in dashboard-roles.spec.ts.
  */
 import { strict as assert } from 'node:assert';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import AxeBuilder from '@axe-core/playwright';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ROLE_PERMISSIONS, type Principal } from '../../lib/auth/permissions';
 import { CameraRegistry } from '../../lib/cameras/camera-registry';
@@ -38,10 +38,7 @@ async function waitForCount(read: () => number, check: (n: number) => boolean, w
   }
 }
 
-type AxeViolation = Awaited<ReturnType<AxeBuilder['analyze']>>['violations'][number];
-
 const ARTIFACTS = join(__dirname, '..', '..', 'test-artifacts');
-const SCREENS = ['overview', 'recordings', 'cameras', 'camera-settings', 'alerts', 'system'];
 const EVIL = '{{constructor.constructor("document.title=1")()}}<img src=x onerror="document.title=2">';
 
 const HOST = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>pfcam</title>
@@ -163,39 +160,6 @@ describe('dashboard screens in Chromium', function () {
     return page;
   }
 
-  it('renders every screen for an admin at both sizes, with no serious or critical axe violation on the phone layout', async function () {
-    this.timeout(180_000);
-    for (const screen of SCREENS) {
-      for (const size of [
-        { width: 390, height: 844 },
-        { width: 1600, height: 1000 },
-      ]) {
-        const page = await open(PRINCIPALS.admin, screen, size);
-        try {
-          const errors = await page.locator('.pfcam-state-error').allTextContents();
-          assert.deepEqual(errors, [], `${screen}: no error state`);
-          // axe once per screen, on the phone layout (stacked tables, wrapped forms: the harder case)
-          const result =
-            size.width === 390
-              ? await new AxeBuilder({ page }).analyze()
-              : { violations: [] as AxeViolation[] };
-          const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-          assert.deepEqual(
-            bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`),
-            [],
-            `${screen} at ${size.width}x${size.height}`,
-          );
-          await page.screenshot({
-            path: join(ARTIFACTS, `dashboard-${screen}-${size.width}x${size.height}.png`),
-            fullPage: true,
-          });
-        } finally {
-          await page.context().close();
-        }
-      }
-    }
-  });
-
   it('shows a camera card live in its own panel (still, live on click, state) and a grid of all cameras, at both sizes', async function () {
     this.timeout(90_000);
     for (const size of [
@@ -279,94 +243,6 @@ describe('dashboard screens in Chromium', function () {
       assert.ok((await page.locator('td', { hasText: '{{constructor' }).count()) >= 1);
       assert.equal(await page.locator('main img[src="x"]').count(), 0);
       assert.equal(await page.title(), 'pfcam');
-    } finally {
-      await page.context().close();
-    }
-  });
-
-  it('filters and plays as a viewer, who sees no flag or delete and is refused them on the server', async () => {
-    const page = await open(PRINCIPALS.viewer, 'recordings');
-    try {
-      await page.getByLabel('Name').fill('gate');
-      await page.getByRole('button', { name: 'Apply filters' }).click();
-      await page.waitForFunction(() => document.querySelectorAll('tr[data-recording]').length === 3);
-      assert.equal(await page.getByRole('button', { name: /^Flag / }).count(), 0);
-      assert.equal(await page.getByRole('button', { name: /^Delete / }).count(), 0);
-      const played = page.waitForResponse(
-        (r) => /\/recordings\/\d+\/video$/.test(r.url()) && r.status() < 300,
-      );
-      await page.getByRole('button', { name: 'Play gate 1' }).click();
-      await played;
-      await page.waitForFunction(() => (document.querySelector('video')?.readyState ?? 0) >= 1, undefined, {
-        timeout: 15_000,
-      });
-      const e = (await fx.store.getByFile(sim.serialNumber, 'clip-1'))!;
-      const status = await page.evaluate(
-        (id) =>
-          fetch(`/pfcam/api/recordings/${id}`, {
-            method: 'PATCH',
-            headers: { 'Content-Type': 'application/json' },
-            body: '{"flagged":true}',
-          }).then((r) => r.status),
-        e.id,
-      );
-      assert.equal(status, 403);
-      assert.equal((await fx.store.get(e.id))!.flagged, false);
-    } finally {
-      await page.context().close();
-    }
-  });
-
-  it('flags as a manager and triggers a recording on the camera', async () => {
-    const page = await open(PRINCIPALS.manager, 'recordings');
-    try {
-      const e = (await fx.store.getByFile(sim.serialNumber, 'clip-2'))!;
-      await page.getByRole('button', { name: 'Flag gate 2' }).click();
-      await page.getByRole('button', { name: 'Unflag gate 2' }).waitFor();
-      assert.equal((await fx.store.get(e.id))!.flagged, true);
-    } finally {
-      await page.context().close();
-    }
-    const cams = await open(PRINCIPALS.manager, 'cameras');
-    try {
-      await cams.getByLabel('Event name').waitFor();
-      const recorded = new Promise<string | null>((resolve) => {
-        const on = (ev: { eventName: string | null }): void => {
-          sim.control.off('recording', on);
-          resolve(ev.eventName);
-        };
-        sim.control.on('recording', on);
-      });
-      await cams.getByLabel('Event name').fill('from the page');
-      await cams.getByLabel('Post-event seconds').fill('1');
-      await cams.getByRole('button', { name: 'Trigger' }).click();
-      assert.equal(await recorded, 'from the page');
-      assert.equal(await cams.getByRole('button', { name: 'Reboot' }).count(), 0, 'reboot is for admins');
-    } finally {
-      await cams.context().close();
-    }
-  });
-
-  it('refuses an out-of-range setting in the page before sending, then saves a valid one through the restart', async () => {
-    const page = await open(PRINCIPALS.manager, 'camera-settings');
-    try {
-      const quality = page.getByLabel('recording_quality_level', { exact: true });
-      await quality.waitFor();
-      let sent = 0;
-      page.on('request', (r) => {
-        if (r.url().includes('/settings')) sent++;
-      });
-      await quality.fill('500');
-      await page.getByRole('button', { name: 'Review changes' }).click();
-      await page.getByText('recording_quality_level must be from 1 to 100').waitFor();
-      assert.equal(sent, 0, 'nothing was sent');
-      const current = sim.control.settings().recording_quality_level;
-      const wanted = current === 60 ? 61 : 60;
-      await quality.fill(String(wanted));
-      await page.getByRole('button', { name: 'Review changes' }).click();
-      await page.getByRole('button', { name: 'Save and restart the camera' }).click();
-      await page.getByText('settings done — back and verified').waitFor({ timeout: 30_000 });
-      assert.equal(sim.control.settings().recording_quality_level, wanted);
     } finally {
       await page.context().close();
     }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { PfcamError } from '../../lib/errors';
 import { EventStore } from '../../lib/store/event-store';
 import { RetentionQueries } from '../../lib/store/retention-queries';
+import { forgetViewer, setViewed } from '../../lib/store/viewed-marks';
 import { cameraEvent, manualClock, openFixture, type StoreFixture } from './store-fixtures';
 
 function enospc(): NodeJS.ErrnoException {
@@ -439,7 +440,7 @@ describe('EventStore', () => {
     it('sets flags, viewed, tags (validated) and merges metadata', async () => {
       const { event } = await f.store.recordDiscovered('SN1', cameraEvent('rec'));
       await f.store.setFlag(event.id, true);
-      await f.store.setViewed(event.id, true);
+      await setViewed(f.store.db, { kind: 'user', id: 7 }, event.id, true);
       await f.store.setTags(event.id, [' door ', 'night', 'door']);
       await f.store.mergeMetadata(event.id, { operator: 'anna', note: 'x' });
       const row = await f.store.mergeMetadata(event.id, { note: null });
@@ -451,6 +452,25 @@ describe('EventStore', () => {
       await assert.rejects(f.store.setTags(event.id, 'door' as unknown as string[]), {
         key: 'errors.badTags',
       });
+    });
+
+    it("drops a recording's viewed marks with the recording, and a viewer's marks with the viewer", async () => {
+      const { event: a } = await f.store.recordDiscovered('SN1', cameraEvent('viewed-a'));
+      const { event: b } = await f.store.recordDiscovered('SN1', cameraEvent('viewed-b'));
+      const count = async (): Promise<number> =>
+        (await f.store.db.get<{ n: number }>('SELECT count(*) AS n FROM viewed_marks'))?.n ?? 0;
+      const start = await count();
+      for (const id of [1, 2]) {
+        await setViewed(f.store.db, { kind: 'user', id }, a.id, true);
+        await setViewed(f.store.db, { kind: 'user', id }, b.id, true);
+      }
+      assert.equal(await count(), start + 4);
+      assert.equal(await f.store.deleteEvent(a.id, { actor: 'admin' }), true);
+      assert.equal(await count(), start + 2);
+      assert.equal(await forgetViewer(f.store.db, { kind: 'user', id: 1 }), 1);
+      assert.equal((await f.store.get(b.id))?.viewed, true, 'user 2 still viewed it');
+      assert.equal(await forgetViewer(f.store.db, { kind: 'user', id: 2 }), 1);
+      assert.equal((await f.store.get(b.id))?.viewed, false);
     });
 
     it('writes audit entries newest first', async () => {

@@ -9,6 +9,7 @@ import {
   validateQuery,
   type EventQuery,
 } from '../../lib/store/query';
+import { setViewed } from '../../lib/store/viewed-marks';
 import { cameraEvent, openFixture, type StoreFixture } from './store-fixtures';
 
 const BASE = Date.parse('2024-05-01T00:00:00Z');
@@ -51,7 +52,7 @@ describe('event queries', () => {
     }
     await f.store.setFlag(ids.get('SN-A-1')!, true);
     await f.store.setFlag(ids.get('SN-B-2')!, true);
-    await f.store.setViewed(ids.get('SN-A-0')!, true);
+    await setViewed(f.store.db, { kind: 'user', id: 1 }, ids.get('SN-A-0')!, true);
     await f.store.setTags(ids.get('SN-A-3')!, ['night', 'truck']);
     await f.store.setTags(ids.get('SN-B-4')!, ['night']);
   });
@@ -156,6 +157,33 @@ describe('event queries', () => {
     assert.deepEqual(names((await q({ flagged: true, order: 'asc' })).events), ['SN-A-1', 'SN-B-2']);
     assert.deepEqual(names((await q({ viewed: true })).events), ['SN-A-0']);
     assert.equal((await q({ viewed: 'false' })).events.length, 14);
+  });
+
+  it("filters by one viewer's own marks: another user's mark leaves a recording unviewed for them", async () => {
+    const mine = { kind: 'user', id: 2 } as const;
+    const before = await queryEvents(f.store.db, { viewed: false, viewer: mine });
+    assert.equal(before.events.length, 15, 'user 1 viewed SN-A-0, user 2 viewed nothing');
+    assert.ok(before.events.every((e) => !e.viewed));
+    await setViewed(f.store.db, mine, ids.get('SN-B-1')!, true);
+    try {
+      const seen = await queryEvents(f.store.db, { viewed: true, viewer: mine });
+      assert.deepEqual(names(seen.events), ['SN-B-1']);
+      assert.equal(seen.events[0]?.viewed, true);
+      assert.equal(await countEvents(f.store.db, { viewed: false, viewer: mine }), 14);
+      assert.equal(await countEvents(f.store.db, { viewed: false, viewer: { kind: 'user', id: 1 } }), 14);
+      assert.equal(await countEvents(f.store.db, { viewed: false, viewer: { kind: 'token', id: 2 } }), 15);
+      const stats = await cameraStats(f.store.db, { viewer: mine });
+      assert.deepEqual(
+        stats.map((s) => [s.serialNumber, s.unviewed]),
+        [
+          ['SN-A', 10],
+          ['SN-B', 4],
+        ],
+      );
+    } finally {
+      await setViewed(f.store.db, mine, ids.get('SN-B-1')!, false);
+    }
+    assert.equal(await countEvents(f.store.db, { viewed: true, viewer: mine }), 0);
   });
 
   it('filters by state', async () => {

@@ -12,6 +12,7 @@ const OWNERS: Readonly<Record<string, { owner: string; schema?: string }>> = {
   events: { owner: 'lib/store/events.ts', schema: 'lib/store/schema.ts' },
   events_name_fts: { owner: 'lib/store/schema.ts' },
   event_tags: { owner: 'lib/store/tags.ts' },
+  viewed_marks: { owner: 'lib/store/viewed-marks.ts', schema: 'lib/store/schema.ts' },
   backup_outbox: { owner: 'lib/store/backup-outbox.ts' },
   audit: { owner: 'lib/store/audit-log.ts' },
   retention_journal: { owner: 'lib/store/retention-queries.ts' },
