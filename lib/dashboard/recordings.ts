@@ -8,7 +8,7 @@ import { InputError } from '../errors';
 import type { EventRecord, EventStore } from '../store/event-store';
 import { normaliseTags } from '../store/event-store';
 import { queryEvents, validateQuery, type EventQuery } from '../store/query';
-import { localParts } from '../store/zoned-time';
+import { localParts } from '../time/zoned-time';
 import { badRequest, notFound } from './dashboard-errors';
 
 /** Rows per page of the Recordings table (default and maximum). */

@@ -13,7 +13,7 @@
 import { Database, type SqlValue, type Transaction } from './database';
 import { MediaFiles, mediaError, type MediaIo, type MediaPaths } from './media-files';
 import { STORE_MIGRATIONS, STORE_NAMESPACE } from './schema';
-import { toUtcIso } from './zoned-time';
+import { toUtcIso } from '../time/zoned-time';
 import { InputError, PfcamError, errorText } from '../errors';
 import type { CameraEvent } from '../camera/types';
 
