@@ -11,7 +11,7 @@
  * - S3 uploads are driven by a persistent outbox (`backup_outbox`) with claim leases and backoff.
  */
 import { Database, type SqlValue, type Transaction } from './database';
-import { MediaFiles, mediaError, type MediaIo, type MediaPaths } from './media-files';
+import { MediaFiles, mediaError, type MediaIo, type MediaLog, type MediaPaths } from './media-files';
 import { STORE_MIGRATIONS, STORE_NAMESPACE } from './schema';
 import { toUtcIso } from '../time/zoned-time';
 import { InputError, PfcamError, errorText } from '../errors';
@@ -215,6 +215,8 @@ export interface EventStoreOptions {
   clock?: () => number;
   /** File operations of the media folder (tests inject faults). */
   io?: Partial<MediaIo>;
+  /** Where a camera-supplied name that had to be sanitised is reported (once per name). */
+  log?: MediaLog;
 }
 
 interface EventRow {
@@ -460,7 +462,7 @@ export class EventStore {
 
   /** Opens (creating if needed) the database file and the media folder, and applies the store's migrations. */
   static async open(options: EventStoreOptions): Promise<EventStore> {
-    const media = new MediaFiles(options.mediaDir, { io: options.io });
+    const media = new MediaFiles(options.mediaDir, { io: options.io, log: options.log });
     await media.init();
     const db = await Database.open(options.databaseFile);
     try {
@@ -475,9 +477,9 @@ export class EventStore {
   /** A store over an already open Database (not closed by `close`). */
   static async fromDatabase(
     db: Database,
-    options: { mediaDir: string; clock?: () => number; io?: Partial<MediaIo> },
+    options: { mediaDir: string; clock?: () => number; io?: Partial<MediaIo>; log?: MediaLog },
   ): Promise<EventStore> {
-    const media = new MediaFiles(options.mediaDir, { io: options.io });
+    const media = new MediaFiles(options.mediaDir, { io: options.io, log: options.log });
     await media.init();
     await db.migrate(STORE_NAMESPACE, STORE_MIGRATIONS);
     return new EventStore(db, media, false, options.clock);
@@ -767,14 +769,18 @@ export class EventStore {
   /** The relative media paths a recording is (or will be) stored under. */
   pathsFor(
     event: Pick<EventRecord, 'cameraSerial' | 'fileName' | 'vidExt' | 'thmbExt' | 'triggeredAtUtc'>,
+    storing = false,
   ): MediaPaths {
-    return this.media.pathsFor({
-      serialNumber: event.cameraSerial,
-      fileName: event.fileName,
-      vidExt: event.vidExt,
-      thmbExt: event.thmbExt,
-      triggeredAtUtc: event.triggeredAtUtc,
-    });
+    return this.media.pathsFor(
+      {
+        serialNumber: event.cameraSerial,
+        fileName: event.fileName,
+        vidExt: event.vidExt,
+        thmbExt: event.thmbExt,
+        triggeredAtUtc: event.triggeredAtUtc,
+      },
+      storing,
+    );
   }
 
   // ---------------------------------------------------------------- fetch steps
@@ -788,7 +794,7 @@ export class EventStore {
     if (!current || current.retiredAt !== null || !['new', 'failed', 'fetching'].includes(current.state)) {
       return undefined;
     }
-    const paths = this.pathsFor(current);
+    const paths = this.pathsFor(current, true);
     const res = await this.db.run(
       `UPDATE events SET state = 'fetching', attempts = attempts + 1, fetch_started_at = ?, last_error = NULL,
          next_attempt_at = NULL, video_path = ?, thumb_path = ?
