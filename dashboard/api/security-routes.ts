@@ -16,6 +16,8 @@ import { totpUri } from '../../lib/auth/totp';
 import type { User, Users } from '../../lib/auth/users';
 import type { Database } from '../../lib/store/database';
 import { forgetViewer } from '../../lib/store/viewed-marks';
+import { errorText } from '../../lib/errors';
+import { readInstant } from '../../lib/time/zoned-time';
 import type { ApiRequest, ApiResult, ApiRoute } from './api-route';
 import { listRoutes } from './registry';
 
@@ -313,19 +315,25 @@ export function securityRoutes(parts: SecurityRouteParts): ApiRoute[] {
         if (before !== undefined && !Number.isSafeInteger(before)) return bad('before must be a record id');
         const limit = q['limit'] === undefined ? undefined : Number(q['limit']);
         if (limit !== undefined && !Number.isFinite(limit)) return bad('limit must be a number');
-        for (const k of ['from', 'to'] as const)
-          if (q[k] !== undefined && Number.isNaN(Date.parse(q[k]))) return bad(`${k} must be an ISO time`);
+        const range: { from?: string; to?: string } = {};
+        for (const k of ['from', 'to'] as const) {
+          let ms: number | undefined;
+          try {
+            ms = readInstant({ value: q[k], source: k });
+          } catch (err) {
+            return bad(errorText(err));
+          }
+          if (ms !== undefined) range[k] = new Date(ms).toISOString();
+        }
         const outcome = q['outcome'];
         if (outcome !== undefined && !['ok', 'denied', 'failed'].includes(outcome))
           return bad('outcome must be ok, denied or failed');
-        const iso = (v: string | undefined): string | undefined =>
-          v === undefined ? undefined : new Date(v).toISOString();
         const page = await audit.query({
           actor: q['user'],
           action: q['action'],
           outcome: outcome as AuditOutcome | undefined,
-          from: iso(q['from']),
-          to: iso(q['to']),
+          from: range.from,
+          to: range.to,
           before,
           limit,
         });

@@ -2,7 +2,7 @@
  * Options of the `pfcam-watch` and `pfcam-archive` nodes: the raw editor configuration turned into readonly,
  * validated values (one pure function per node, with the defaults).
  */
-import { InputError } from '../errors';
+import { configOption, readBoolean, readInteger, readNumber } from '../config/option-reader';
 
 export interface WatchOptions {
   /** Listen to the camera's SSE recordings feed (when it has one). */
@@ -45,39 +45,12 @@ export interface RawArchiveConfig {
   stallTimeout?: unknown;
 }
 
-function flag(value: unknown, fallback: boolean): boolean {
-  if (value === undefined || value === null || value === '') return fallback;
-  if (value === true || value === 'true') return true;
-  if (value === false || value === 'false') return false;
-  throw new InputError(`expected true or false, got ${JSON.stringify(value)}`);
-}
-
-/** A number from the editor (number or numeric text) within [min, max]; `fallback` when empty. */
-function numberIn(
-  name: string,
-  value: unknown,
-  fallback: number,
-  min: number,
-  max: number,
-  integer: boolean,
-): number {
-  if (value === undefined || value === null || value === '') return fallback;
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : Number.NaN;
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new InputError(
-      `${name} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}, got ${JSON.stringify(value)}`,
-      { key: 'errors.badOption', params: { option: name, min, max } },
-    );
-  }
-  return n;
-}
-
 /** `pfcam-watch`: SSE on, reconciliation every 30 s (0.05 s to 1 day). */
 export function parseWatchOptions(raw: RawWatchConfig): WatchOptions {
-  const seconds = numberIn('reconcileInterval', raw.reconcileInterval, 30, 0.05, 86_400, false);
+  const seconds = readNumber(configOption(raw, 'reconcileInterval'), 0.05, 86_400, 30);
   const reconcileIntervalMs = Math.round(seconds * 1000);
   return Object.freeze({
-    useSse: flag(raw.useSse, true),
+    useSse: readBoolean(configOption(raw, 'useSse'), true),
     reconcileIntervalMs,
     retryMs: Math.min(reconcileIntervalMs, 5000),
   });
@@ -88,15 +61,15 @@ export function parseWatchOptions(raw: RawWatchConfig): WatchOptions {
  * silent for 60 s abandoned.
  */
 export function parseArchiveOptions(raw: RawArchiveConfig): ArchiveOptions {
-  const concurrency = numberIn('concurrency', raw.concurrency, 4, 1, 64, true);
-  const perCamera = numberIn('perCamera', raw.perCamera, 2, 1, 16, true);
+  const concurrency = readInteger(configOption(raw, 'concurrency'), 1, 64, 4);
+  const perCamera = readInteger(configOption(raw, 'perCamera'), 1, 16, 2);
   return Object.freeze({
     concurrency,
     perCamera: Math.min(perCamera, concurrency),
-    fetchThumbnail: flag(raw.fetchThumbnail, true),
-    retryIntervalMs: Math.round(numberIn('retryInterval', raw.retryInterval, 30, 0.05, 86_400, false) * 1000),
-    maxAttempts: numberIn('maxAttempts', raw.maxAttempts, 0, 0, 1_000_000, true),
-    recoverOnStart: flag(raw.recoverOnStart, true),
-    stallTimeoutMs: Math.round(numberIn('stallTimeout', raw.stallTimeout, 60, 0.1, 86_400, false) * 1000),
+    fetchThumbnail: readBoolean(configOption(raw, 'fetchThumbnail'), true),
+    retryIntervalMs: Math.round(readNumber(configOption(raw, 'retryInterval'), 0.05, 86_400, 30) * 1000),
+    maxAttempts: readInteger(configOption(raw, 'maxAttempts'), 0, 1_000_000, 0),
+    recoverOnStart: readBoolean(configOption(raw, 'recoverOnStart'), true),
+    stallTimeoutMs: Math.round(readNumber(configOption(raw, 'stallTimeout'), 0.1, 86_400, 60) * 1000),
   });
 }

@@ -2,10 +2,12 @@
  * Options of a `pfcam-backup` node: parsed from its configuration by one pure function (defaults + validation).
  */
 import { InputError } from '../errors';
+import { configOption, readBoolean, readEnum, readInteger, readNumber } from '../config/option-reader';
 import type { S3BackupOptions } from './s3-backup';
 
 /** Which confirmations the first output carries. */
-export type BackupEmit = 'recording' | 'object' | 'both';
+export const BACKUP_EMITS = ['recording', 'object', 'both'] as const;
+export type BackupEmit = (typeof BACKUP_EMITS)[number];
 
 export interface BackupNodeOptions {
   backup: Pick<S3BackupOptions, 'concurrency' | 'backoff' | 'backupAllStored' | 'failureThreshold'>;
@@ -22,49 +24,23 @@ export interface RawBackupConfig {
   emit?: unknown;
 }
 
-function number(
-  value: unknown,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-  integer: boolean,
-): number {
-  if (value === undefined || value === null || (typeof value === 'string' && value.trim() === ''))
-    return fallback;
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new InputError(`${name} must be ${integer ? 'a whole number' : 'a number'} from ${min} to ${max}`, {
-      key: 'errors.badOption',
-      params: { option: name },
-    });
-  }
-  return n;
-}
-
 /** Defaults: 2 uploads at once, retries from 2 s doubling to 5 min, red after 3 failures, back up all stored. */
 export function parseBackupNodeOptions(raw: RawBackupConfig): BackupNodeOptions {
-  const baseSeconds = number(raw.retryBaseSeconds, 'retryBaseSeconds', 2, 0.1, 3600, false);
-  const maxSeconds = number(raw.retryMaxSeconds, 'retryMaxSeconds', 300, 1, 86_400, false);
+  const baseSeconds = readNumber(configOption(raw, 'retryBaseSeconds'), 0.1, 3600, 2);
+  const maxSeconds = readNumber(configOption(raw, 'retryMaxSeconds'), 1, 86_400, 300);
   if (maxSeconds < baseSeconds) {
     throw new InputError('the longest retry delay must not be shorter than the first one', {
       key: 'errors.badOption',
       params: { option: 'retryMaxSeconds' },
     });
   }
-  const emit = raw.emit === undefined || raw.emit === '' ? 'recording' : raw.emit;
-  if (emit !== 'recording' && emit !== 'object' && emit !== 'both') {
-    throw new InputError('emit must be recording, object or both', {
-      key: 'errors.badOption',
-      params: { option: 'emit' },
-    });
-  }
+  const emit = readEnum(configOption(raw, 'emit'), BACKUP_EMITS, 'recording');
   return {
     backup: {
-      concurrency: number(raw.concurrency, 'concurrency', 2, 1, 16, true),
+      concurrency: readInteger(configOption(raw, 'concurrency'), 1, 16, 2),
       backoff: { baseMs: Math.round(baseSeconds * 1000), maxMs: Math.round(maxSeconds * 1000) },
-      backupAllStored: !(raw.backupAll === false || raw.backupAll === 'false'),
-      failureThreshold: number(raw.failureThreshold, 'failureThreshold', 3, 1, 1000, true),
+      backupAllStored: readBoolean(configOption(raw, 'backupAll'), true),
+      failureThreshold: readInteger(configOption(raw, 'failureThreshold'), 1, 1000, 3),
     },
     emit,
   };

@@ -4,6 +4,7 @@
  */
 import type { S3ClientConfig } from '@aws-sdk/client-s3';
 import { InputError } from '../errors';
+import { configOption, readBoolean, readEnum, readString } from '../config/option-reader';
 
 /** Server-side encryption of the objects: none, SSE-S3 (`AES256`) or SSE-KMS (`aws:kms`, optional key id). */
 export type SseMode = 'none' | 'AES256' | 'aws:kms';
@@ -43,12 +44,9 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const PREFIX_SEGMENT = /^[A-Za-z0-9._-]+$/;
 const REGION = /^[a-z0-9-]{1,40}$/;
 
-function text(value: unknown): string {
-  return typeof value === 'string' ? value.trim() : '';
-}
-
-function flag(value: unknown): boolean {
-  return value === true || value === 'true';
+/** Text option `name` of a raw configuration or credentials object (trimmed, '' when not set). */
+function text(raw: object | undefined, name: string): string {
+  return readString(configOption(raw ?? {}, name));
 }
 
 /** Validates a key prefix: `/`-separated segments of letters, digits, `.`, `_`, `-` (no `.` or `..`). */
@@ -70,7 +68,7 @@ export function normalisePrefix(value: string): string {
 
 /** Turns a `pfcam-s3` configuration into validated options (defaults: region us-east-1, no SSE). */
 export function parseS3Options(raw: RawS3Config): S3Options {
-  const endpointText = text(raw.endpoint);
+  const endpointText = text(raw, 'endpoint');
   let endpoint: string | undefined;
   if (endpointText !== '') {
     let url: URL;
@@ -93,28 +91,27 @@ export function parseS3Options(raw: RawS3Config): S3Options {
     }
     endpoint = endpointText.replace(/\/+$/, '');
   }
-  const region = text(raw.region) || 'us-east-1';
+  const region = text(raw, 'region') || 'us-east-1';
   if (!REGION.test(region)) {
     throw new InputError(`invalid S3 region "${region}"`, { key: 'errors.s3Region' });
   }
-  const bucket = text(raw.bucket);
+  const bucket = text(raw, 'bucket');
   if (!BUCKET.test(bucket) || bucket.includes('..')) {
     throw new InputError(`invalid S3 bucket name "${bucket}"`, { key: 'errors.s3Bucket' });
   }
-  const prefix = normalisePrefix(text(raw.prefix));
-  const sseText = text(raw.sse) || 'none';
-  if (sseText !== 'none' && sseText !== 'AES256' && sseText !== 'aws:kms') {
-    throw new InputError(`invalid server-side encryption "${sseText}": none, AES256 or aws:kms`, {
-      key: 'errors.s3Sse',
-    });
-  }
-  const kmsKeyText = text(raw.kmsKeyId);
+  const prefix = normalisePrefix(text(raw, 'prefix'));
+  const sseText = readEnum(
+    configOption(raw, 'sse', { key: 'errors.s3Sse' }),
+    ['none', 'AES256', 'aws:kms'] as const,
+    'none',
+  );
+  const kmsKeyText = text(raw, 'kmsKeyId');
   return {
     endpoint,
     region,
     bucket,
     prefix,
-    forcePathStyle: flag(raw.forcePathStyle),
+    forcePathStyle: readBoolean(configOption(raw, 'forcePathStyle'), false),
     sse: sseText,
     kmsKeyId: sseText === 'aws:kms' && kmsKeyText !== '' ? kmsKeyText : undefined,
   };
@@ -124,8 +121,8 @@ export function parseS3Options(raw: RawS3Config): S3Options {
 export function parseS3Credentials(
   credentials: S3Credentials | undefined,
 ): { accessKeyId: string; secretAccessKey: string } | undefined {
-  const id = text(credentials?.accessKeyId);
-  const secret = text(credentials?.secretAccessKey);
+  const id = text(credentials, 'accessKeyId');
+  const secret = text(credentials, 'secretAccessKey');
   if (id === '' && secret === '') return undefined;
   if (id === '' || secret === '') {
     throw new InputError('give both the S3 access key id and the secret access key, or neither', {

@@ -1,3 +1,4 @@
+import { configOption, readBoolean, readInteger, readNumber } from '../config/option-reader';
 import { InputError } from '../errors';
 import { parseLiveCaps, type LiveCaps } from '../live/live-caps';
 
@@ -76,18 +77,6 @@ export function normaliseCameraUrl(raw: unknown): string {
   return `${url.protocol}//${url.host}${path}`;
 }
 
-function numberIn(raw: unknown, fallback: number, min: number, max: number, what: string): number {
-  if (raw === undefined || raw === null || raw === '') return fallback;
-  const value = typeof raw === 'number' ? raw : Number(raw);
-  if (!Number.isFinite(value) || value < min || value > max) {
-    throw new InputError(`${what} must be a number from ${min} to ${max}, got ${JSON.stringify(raw)}`, {
-      key: 'errors.badOption',
-      params: { option: what },
-    });
-  }
-  return value;
-}
-
 function optionalText(raw: unknown): string | undefined {
   return typeof raw === 'string' && raw !== '' ? raw : undefined;
 }
@@ -98,22 +87,23 @@ export function parseCameraConfig(
   credentials: RawCameraCredentials = {},
 ): CameraConfig {
   const baseUrl = normaliseCameraUrl(raw.url);
-  const probeSeconds = numberIn(
-    raw.probeInterval,
-    CAMERA_CONFIG_DEFAULTS.probeIntervalSeconds,
+  const probeSeconds = readNumber(
+    configOption(raw, 'probeInterval', { source: () => 'the health probe interval (seconds)' }),
     0.1,
     86_400,
-    'the health probe interval (seconds)',
+    CAMERA_CONFIG_DEFAULTS.probeIntervalSeconds,
   );
-  const timeoutSeconds = numberIn(
-    raw.timeout,
-    CAMERA_CONFIG_DEFAULTS.timeoutSeconds,
+  const timeoutSeconds = readNumber(
+    configOption(raw, 'timeout', { source: () => 'the timeout (seconds)' }),
     1,
     3600,
-    'the timeout (seconds)',
+    CAMERA_CONFIG_DEFAULTS.timeoutSeconds,
   );
-  const connections = Math.round(
-    numberIn(raw.connections, CAMERA_CONFIG_DEFAULTS.connections, 1, 16, 'the number of connections'),
+  const connections = readInteger(
+    configOption(raw, 'connections', { source: () => 'the number of connections' }),
+    1,
+    16,
+    CAMERA_CONFIG_DEFAULTS.connections,
   );
   const username = optionalText(credentials.username);
   const password = optionalText(credentials.password);
@@ -139,7 +129,7 @@ export function parseCameraConfig(
     maxConnections: connections,
     username,
     password,
-    tls: { rejectUnauthorized: raw.tlsVerify !== false && raw.tlsVerify !== 'false', ca },
+    tls: { rejectUnauthorized: readBoolean(configOption(raw, 'tlsVerify'), true), ca },
     liveCaps,
   };
 }

@@ -6,7 +6,7 @@ import { InputError } from '../errors';
 import type { HealthChange, HealthSnapshot } from './camera-health';
 import { cameraRef, type CameraHandle } from './camera-operation';
 import type { CameraStatusPayload, PfcamStatusMessage } from './messages';
-import { configChoice } from './node-property';
+import { configOption, readEnum } from '../config/option-reader';
 
 export type StatusScope = 'one' | 'all';
 
@@ -20,7 +20,7 @@ export interface StatusNodeOptions {
 export const STATUS_TOPIC = 'pfcam/status';
 
 export function statusNodeOptions(config: Readonly<Record<string, unknown>>): StatusNodeOptions {
-  const scope = configChoice(config, 'scope', ['one', 'all'] as const, 'one');
+  const scope = readEnum(configOption(config, 'scope'), ['one', 'all'] as const, 'one');
   const camera = typeof config.camera === 'string' ? config.camera : '';
   if (scope === 'one' && camera === '') {
     throw new InputError('No camera is chosen: choose a camera, or set "Watch" to all cameras', {

@@ -4,6 +4,7 @@
  * and the offending `field` in its params).
  */
 import { InputError } from '../errors';
+import { readBoolean, readInteger, type OptionInput } from '../config/option-reader';
 import { API_PREFIX } from './routes';
 import type { RecordingFeedOptions } from './camera-api';
 import type { RetryPolicy } from './retry';
@@ -108,7 +109,17 @@ function section(raw: Record<string, unknown>, key: string): Record<string, unkn
   return v;
 }
 
-/** An integer in [min, max]; '' / undefined / null -> the default; numeric strings accepted (editor fields). */
+/** Option `key` of `obj`, named in errors as `Camera option <field>` with the key `errors.clientOptions`. */
+function option(obj: Record<string, unknown>, key: string, field: string): OptionInput {
+  return {
+    value: obj[key],
+    source: `Camera option ${field}`,
+    key: 'errors.clientOptions',
+    params: { field },
+  };
+}
+
+/** An integer in [min, max] (the shared option rules); not set: the default. */
 function int(
   obj: Record<string, unknown>,
   key: string,
@@ -117,12 +128,7 @@ function int(
   min: number,
   max: number,
 ): number {
-  const v = obj[key];
-  if (v === undefined || v === null || v === '') return def;
-  const n = typeof v === 'string' && /^\s*\d+\s*$/.test(v) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isInteger(n)) fail(field, 'must be an integer');
-  if (n < min || n > max) fail(field, `must be between ${min} and ${max}`);
-  return n;
+  return readInteger(option(obj, key, field), min, max, def);
 }
 
 function optString(obj: Record<string, unknown>, key: string): string | undefined {
@@ -133,12 +139,7 @@ function optString(obj: Record<string, unknown>, key: string): string | undefine
 }
 
 function bool(obj: Record<string, unknown>, key: string, field: string, def: boolean): boolean {
-  const v = obj[key];
-  if (v === undefined || v === null || v === '') return def;
-  if (typeof v === 'boolean') return v;
-  if (v === 'true') return true;
-  if (v === 'false') return false;
-  fail(field, 'must be true or false');
+  return readBoolean(option(obj, key, field), def);
 }
 
 export interface NormalisedBaseUrl {

@@ -4,16 +4,9 @@
  */
 import { InputError } from '../errors';
 import type { CameraRecording, EventsOperation } from './messages';
-import {
-  configBoolean,
-  readInteger,
-  readText,
-  showValue,
-  typedProperty,
-  type SourcedValue,
-  type TypedProperty,
-} from './node-property';
-import { isValidTimeZone, toUtcIso } from '../time/zoned-time';
+import { typedProperty, type SourcedValue, type TypedProperty } from '../config/node-property';
+import { configOption, readBoolean, readInteger, readText, showValue } from '../config/option-reader';
+import { isValidTimeZone, readInstant, toUtcIso } from '../time/zoned-time';
 import type { CameraEvent } from './types';
 import { unsafeFileNameReason } from './validate';
 
@@ -78,7 +71,7 @@ export function eventsNodeOptions(config: Readonly<Record<string, unknown>>): Ev
     newest: typedProperty(config, 'newest', { type: 'num', value: '' }, NUMBER_TYPES),
     fileName: typedProperty(config, 'fileName', { type: 'msg', value: 'payload' }, VALUE_TYPES),
     eventName: typedProperty(config, 'eventName', { type: 'msg', value: 'payload' }, VALUE_TYPES),
-    confirmDeleteAll: configBoolean(config, 'confirmDeleteAll', false),
+    confirmDeleteAll: readBoolean(configOption(config, 'confirmDeleteAll'), false),
   });
 }
 
@@ -112,27 +105,6 @@ export interface EventFilter {
   readonly newest: number;
 }
 
-/** Reads a time bound: a Date, epoch milliseconds, or an ISO-8601 text (without offset: UTC). */
-export function readTime(input: SourcedValue): number | undefined {
-  const { value, source } = input;
-  if (value === undefined || value === null || value === '') return undefined;
-  let ms: number;
-  if (value instanceof Date) ms = value.getTime();
-  else if (typeof value === 'number') ms = value;
-  else if (typeof value === 'string' && /^\d+$/.test(value.trim())) ms = Number(value.trim());
-  else if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}/.test(value.trim())) {
-    const text = value.trim();
-    ms = Date.parse(hasOffset(text) || text.length === 10 ? text : `${text}Z`);
-  } else ms = Number.NaN;
-  if (!Number.isFinite(ms)) {
-    throw new InputError(
-      `${source} must be a date: an ISO-8601 text (2024-05-01T08:00:00Z), epoch milliseconds or a Date, got ${showValue(value)}`,
-      { params: { source } },
-    );
-  }
-  return ms;
-}
-
 /** Builds the filter of one `list` from the evaluated values. */
 export function buildEventFilter(values: {
   nameFilter: NameFilter;
@@ -141,25 +113,16 @@ export function buildEventFilter(values: {
   to: SourcedValue;
   newest: SourcedValue;
 }): EventFilter {
-  const fromMs = readTime(values.from);
-  const toMs = readTime(values.to);
+  const fromMs = readInstant(values.from);
+  const toMs = readInstant(values.to);
   if (fromMs !== undefined && toMs !== undefined && fromMs >= toMs) {
     throw new InputError(
       `The time range is empty: ${values.from.source} (${new Date(fromMs).toISOString()}) must be before ${values.to.source} (${new Date(toMs).toISOString()})`,
     );
   }
-  const newestRaw = values.newest.value;
-  const newest =
-    newestRaw === undefined || newestRaw === null || newestRaw === ''
-      ? 0
-      : readInteger(values.newest, 0, 1_000_000);
+  const newest = readInteger(values.newest, 0, 1_000_000, 0);
   const name = values.nameFilter === 'name' ? readText(values.name, 1, 64) : undefined;
   return { nameFilter: values.nameFilter, name, fromMs, toMs, newest };
-}
-
-/** True for an ISO-8601 text that ends with a UTC offset (`Z`, `+01:00`, `-0500`). */
-function hasOffset(text: string): boolean {
-  return /(?:Z|[+-]\d{2}:?\d{2})$/i.test(text);
 }
 
 /**

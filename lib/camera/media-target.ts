@@ -9,14 +9,8 @@ import path from 'node:path';
 import { InputError } from '../errors';
 import { checkFileName } from './event-filter';
 import type { MediaOperation } from './messages';
-import {
-  configChoice,
-  configNumber,
-  showValue,
-  typedProperty,
-  type SourcedValue,
-  type TypedProperty,
-} from './node-property';
+import { typedProperty, type SourcedValue, type TypedProperty } from '../config/node-property';
+import { configOption, readEnum, readNumber, showValue } from '../config/option-reader';
 
 export const MEDIA_OPERATIONS: readonly MediaOperation[] = ['video', 'thumbnail', 'snapshot'];
 export type MediaOutput = 'buffer' | 'file';
@@ -40,8 +34,8 @@ const MB = 1024 * 1024;
 
 /** Turns a `pfcam-media` node's raw config into checked options. */
 export function mediaNodeOptions(config: Readonly<Record<string, unknown>>): MediaNodeOptions {
-  const operation = configChoice(config, 'operation', MEDIA_OPERATIONS, 'video');
-  const output = configChoice(config, 'output', ['buffer', 'file'] as const, 'buffer');
+  const operation = readEnum(configOption(config, 'operation'), MEDIA_OPERATIONS, 'video');
+  const output = readEnum(configOption(config, 'output'), ['buffer', 'file'] as const, 'buffer');
   const stream = config.stream === undefined || config.stream === '' ? 'hd' : config.stream;
   if (typeof stream !== 'string' || !/^[A-Za-z0-9_-]{1,32}$/.test(stream)) {
     throw new InputError(
@@ -70,7 +64,8 @@ export function mediaNodeOptions(config: Readonly<Record<string, unknown>>): Med
     stream,
     output,
     folder: folderRaw === '' ? '' : path.resolve(folderRaw),
-    maxBytes: configNumber(config, 'maxMegabytes', DEFAULT_MAX_MEGABYTES, 1, MAX_MAX_MEGABYTES, false) * MB,
+    maxBytes:
+      readNumber(configOption(config, 'maxMegabytes'), 1, MAX_MAX_MEGABYTES, DEFAULT_MAX_MEGABYTES) * MB,
   });
 }
 

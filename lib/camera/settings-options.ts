@@ -3,14 +3,8 @@
  * checked options (defaults + validation), and the per-message overrides (`msg.operation`, ...).
  */
 import { InputError } from '../errors';
-import {
-  configBoolean,
-  configChoice,
-  configNumber,
-  showValue,
-  typedProperty,
-  type TypedProperty,
-} from './node-property';
+import { typedProperty, type TypedProperty } from '../config/node-property';
+import { configOption, readBoolean, readEnum, readNumber, showValue } from '../config/option-reader';
 import { DEFAULT_DRIFT_THRESHOLD_SECONDS } from './clock-drift';
 import {
   SETTINGS_OPERATIONS,
@@ -51,24 +45,29 @@ export const RESTART_TIMEOUT_RANGE = { min: 1, max: 900 } as const;
 
 export function parseSettingsNodeOptions(config: Readonly<Record<string, unknown>>): SettingsNodeOptions {
   return Object.freeze({
-    operation: configChoice(config, 'operation', SETTINGS_OPERATIONS, 'get'),
+    operation: readEnum(configOption(config, 'operation'), SETTINGS_OPERATIONS, 'get'),
     changes: typedProperty(config, 'changes', { type: 'msg', value: 'payload' }, [
       'msg',
       'json',
       'flow',
       'global',
     ]),
-    secretKey: configChoice(config, 'secretKey', SECRET_SETTING_KEYS, 'access_password_hash_admin'),
-    allowUnknown: configBoolean(config, 'allowUnknown', false),
-    confirmReset: configBoolean(config, 'confirmReset', false),
+    secretKey: readEnum(configOption(config, 'secretKey'), SECRET_SETTING_KEYS, 'access_password_hash_admin'),
+    allowUnknown: readBoolean(configOption(config, 'allowUnknown'), false),
+    confirmReset: readBoolean(configOption(config, 'confirmReset'), false),
     restartTimeoutMs: restartTimeout(config),
   });
 }
 
 export function parseSystemNodeOptions(config: Readonly<Record<string, unknown>>): SystemNodeOptions {
   return Object.freeze({
-    operation: configChoice(config, 'operation', SYSTEM_OPERATIONS, 'info'),
-    thresholdSeconds: configNumber(config, 'threshold', DEFAULT_DRIFT_THRESHOLD_SECONDS, 0, 86_400, false),
+    operation: readEnum(configOption(config, 'operation'), SYSTEM_OPERATIONS, 'info'),
+    thresholdSeconds: readNumber(
+      configOption(config, 'threshold'),
+      0,
+      86_400,
+      DEFAULT_DRIFT_THRESHOLD_SECONDS,
+    ),
     ntpServer: typedProperty(config, 'ntpServer', { type: 'str', value: '' }, [
       'str',
       'env',
@@ -76,7 +75,7 @@ export function parseSystemNodeOptions(config: Readonly<Record<string, unknown>>
       'flow',
       'global',
     ]),
-    allowRestart: configBoolean(config, 'allowRestart', false),
+    allowRestart: readBoolean(configOption(config, 'allowRestart'), false),
     restartTimeoutMs: restartTimeout(config),
   });
 }
@@ -104,13 +103,11 @@ export function resolveSecretKey(override: unknown, fallback: SecretSettingKey):
 }
 
 function restartTimeout(config: Readonly<Record<string, unknown>>): number {
-  const seconds = configNumber(
-    config,
-    'restartTimeout',
-    DEFAULT_RESTART_TIMEOUT_MS / 1000,
+  const seconds = readNumber(
+    configOption(config, 'restartTimeout'),
     RESTART_TIMEOUT_RANGE.min,
     RESTART_TIMEOUT_RANGE.max,
-    false,
+    DEFAULT_RESTART_TIMEOUT_MS / 1000,
   );
   return Math.round(seconds * 1000);
 }

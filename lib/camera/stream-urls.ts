@@ -6,7 +6,7 @@
  */
 import { PfcamError, InputError } from '../errors';
 import type { RtspInfo, StreamInfo, StreamsList, StreamsOperation } from './messages';
-import { configBoolean, configChoice, showValue } from './node-property';
+import { configOption, readBoolean, readEnum, showValue } from '../config/option-reader';
 import type { CameraSettings } from './types';
 
 export const STREAMS_OPERATIONS: readonly StreamsOperation[] = ['list', 'rtsp', 'mjpeg', 'snapshot'];
@@ -29,9 +29,9 @@ export function streamsNodeOptions(config: Readonly<Record<string, unknown>>): S
     );
   }
   return Object.freeze({
-    operation: configChoice(config, 'operation', STREAMS_OPERATIONS, 'list'),
+    operation: readEnum(configOption(config, 'operation'), STREAMS_OPERATIONS, 'list'),
     stream,
-    includeCredentials: configBoolean(config, 'includeCredentials', false),
+    includeCredentials: readBoolean(configOption(config, 'includeCredentials'), false),
   });
 }
 

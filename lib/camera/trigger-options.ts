@@ -5,15 +5,8 @@
  */
 import { InputError } from '../errors';
 import { EVENT_NAME_FORBIDDEN } from './event-filter';
-import {
-  readBoolean,
-  readChoice,
-  readInteger,
-  readText,
-  typedProperty,
-  type SourcedValue,
-  type TypedProperty,
-} from './node-property';
+import { typedProperty, type SourcedValue, type TypedProperty } from '../config/node-property';
+import { readBoolean, readEnum, readInteger, readText } from '../config/option-reader';
 import type { TriggerRequest } from './types';
 
 /** The literal typedInput type of the "stop other events" field (its values: `none`, `all`). */
@@ -104,7 +97,7 @@ export function buildTriggerRequest(values: TriggerValues): Partial<TriggerReque
     request.postEventUnlimited = readBoolean(values.postEventUnlimited);
   }
   if (!absent(values.stopOtherEvents.value)) {
-    request.stopOtherEvents = readChoice(values.stopOtherEvents, ['none', 'all'] as const);
+    request.stopOtherEvents = readEnum(values.stopOtherEvents, ['none', 'all'] as const);
   }
   return request;
 }

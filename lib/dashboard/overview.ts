@@ -13,7 +13,7 @@ import {
   type EventQuery,
   type TimeBucket,
 } from '../store/query';
-import { localParts, zonedToUtcMs } from '../store/zoned-time';
+import { localParts, zonedToUtcMs } from '../time/zoned-time';
 import { publicRecording, scoped, type PublicRecording } from './recordings';
 
 export interface Overview {

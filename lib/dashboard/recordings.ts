@@ -9,7 +9,7 @@ import type { EventRecord, EventStore } from '../store/event-store';
 import { normaliseTags } from '../store/event-store';
 import { queryEvents, validateQuery, type EventQuery } from '../store/query';
 import { isViewed, setViewed, viewerOf } from '../store/viewed-marks';
-import { localParts } from '../store/zoned-time';
+import { localParts } from '../time/zoned-time';
 import { badRequest, notFound } from './dashboard-errors';
 
 /** Rows per page of the Recordings table (default and maximum). */

@@ -12,7 +12,7 @@
  * `live_quality_level` / `rtsp_quality_level` setting (written with `pfcam-settings`).
  */
 import type { StreamDescriptor, StreamMap } from '../camera/types';
-import { InputError } from '../errors';
+import { configOption, optionError, readInteger } from '../config/option-reader';
 
 export interface LiveCaps {
   /** MJPEG frames per second passed on at most (0 = as the camera sends). */
@@ -27,35 +27,19 @@ export const MAX_FPS_LIMIT = 60;
 export const WIDTH_MIN = 160;
 export const WIDTH_MAX = 7680;
 
-function whole(raw: unknown, what: string, ok: (n: number) => boolean, range: string): number {
-  if (raw === undefined || raw === null || raw === '') return 0;
-  const n =
-    typeof raw === 'number' ? raw : typeof raw === 'string' && /^\s*\d+\s*$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || !ok(n)) {
-    throw new InputError(`${what} must be ${range}, got ${JSON.stringify(raw)}`, {
-      key: 'errors.badOption',
-      params: { option: what },
-    });
-  }
-  return n;
-}
-
 /** Checks the caps as the editor stores them (numbers or strings; empty = no cap). */
 export function parseLiveCaps(raw: { liveMaxFps?: unknown; liveMaxWidth?: unknown }): LiveCaps {
-  return Object.freeze({
-    maxFps: whole(
-      raw.liveMaxFps,
-      'the live frame-rate cap (frames per second)',
-      (n) => n >= 0 && n <= MAX_FPS_LIMIT,
-      `a whole number from 0 (no cap) to ${MAX_FPS_LIMIT}`,
-    ),
-    maxWidth: whole(
-      raw.liveMaxWidth,
-      'the live resolution cap (width in pixels)',
-      (n) => n === 0 || (n >= WIDTH_MIN && n <= WIDTH_MAX),
-      `0 (no cap) or a whole number from ${WIDTH_MIN} to ${WIDTH_MAX}`,
-    ),
+  const fps = configOption(raw, 'liveMaxFps', {
+    source: () => 'the live frame-rate cap (frames per second)',
   });
+  const width = configOption(raw, 'liveMaxWidth', {
+    source: () => 'the live resolution cap (width in pixels)',
+  });
+  const maxWidth = readInteger(width, 0, WIDTH_MAX, 0);
+  if (maxWidth !== 0 && maxWidth < WIDTH_MIN) {
+    throw optionError(width, `must be 0 (no cap) or an integer from ${WIDTH_MIN} to ${WIDTH_MAX}`);
+  }
+  return Object.freeze({ maxFps: readInteger(fps, 0, MAX_FPS_LIMIT, 0), maxWidth });
 }
 
 /** The stream the relay asks for, and whether it honours the width cap. */

@@ -1,8 +1,7 @@
 /**
  * `pfcam-ui-live`: the widget's options (pure, unit-tested): the player mode and the relay's caps.
  */
-import { InputError } from '../errors';
-import { showValue } from '../camera/node-property';
+import { configOption, readEnum, readInteger } from '../config/option-reader';
 
 export const LIVE_MODES = ['auto', 'mjpeg'] as const;
 export type LiveMode = (typeof LIVE_MODES)[number];
@@ -17,34 +16,13 @@ export interface LiveUiOptions {
   readonly order: number;
 }
 
-function integer(
-  config: Readonly<Record<string, unknown>>,
-  key: string,
-  min: number,
-  max: number,
-  fallback: number,
-): number {
-  const raw = config[key];
-  if (raw === undefined || raw === '' || raw === null) return fallback;
-  const n =
-    typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new InputError(`${key} must be a whole number ${min}-${max}, got ${showValue(raw)}`);
-  }
-  return n;
-}
-
 export function liveUiOptions(config: Readonly<Record<string, unknown>>): LiveUiOptions {
-  const mode = config.mode === undefined || config.mode === '' ? 'auto' : config.mode;
-  if (!(LIVE_MODES as readonly unknown[]).includes(mode)) {
-    throw new InputError(`The mode must be auto or mjpeg, got ${showValue(mode)}`);
-  }
   return Object.freeze({
-    mode: mode as LiveMode,
-    maxFps: integer(config, 'maxFps', 0, 60, 0),
-    width: integer(config, 'width', 0, 48, 0),
-    height: integer(config, 'height', 0, 48, 0),
-    order: integer(config, 'order', 0, 100_000, 0),
+    mode: readEnum(configOption(config, 'mode'), LIVE_MODES, 'auto'),
+    maxFps: readInteger(configOption(config, 'maxFps'), 0, 60, 0),
+    width: readInteger(configOption(config, 'width'), 0, 48, 0),
+    height: readInteger(configOption(config, 'height'), 0, 48, 0),
+    order: readInteger(configOption(config, 'order'), 0, 100_000, 0),
   });
 }
 

@@ -4,6 +4,7 @@
  * `msg.notification`) to a notification. Anything else is refused with a message that says what was expected.
  */
 import { InputError } from '../errors';
+import { toUtcIso } from '../time/zoned-time';
 
 export const NOTIFICATION_KINDS = [
   'recording',
@@ -227,9 +228,11 @@ function optNum(obj: Record<string, unknown>, key: string, what: string): number
 }
 
 function isoInstant(value: string, what: string): string {
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) fail(`${what} must be an ISO-8601 time, got "${value.slice(0, 40)}"`);
-  return new Date(ms).toISOString();
+  try {
+    return toUtcIso(value, 'UTC');
+  } catch {
+    fail(`${what} must be an ISO-8601 time, got "${value.slice(0, 40)}"`);
+  }
 }
 
 function cameraRef(v: unknown, what: string): CameraRef {

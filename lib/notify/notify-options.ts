@@ -3,6 +3,8 @@
  * validated options: one pure function each, defaults included.
  */
 import { InputError } from '../errors';
+import { configOption, readBoolean, readInteger, readNumber, readString } from '../config/option-reader';
+import { isValidTimeZone } from '../time/zoned-time';
 import { SMTP_SECURITY, type SmtpOptions, type SmtpSecurity } from './email';
 import {
   isEmailAddress,
@@ -16,40 +18,26 @@ import { parseAllowList, type WebhookOptions } from './webhook';
 
 // ---- helpers ----
 
-function numberIn(v: unknown, what: string, dflt: number, min: number, max: number): number {
-  if (v === undefined || v === null || v === '') return dflt;
-  const n = typeof v === 'number' ? v : typeof v === 'string' ? Number(v.trim()) : NaN;
-  if (!Number.isFinite(n) || n < min || n > max) {
-    throw new InputError(`${what} must be a number from ${min} to ${max}`, {
-      key: 'errors.badOption',
-      params: { option: what },
-    });
-  }
-  return n;
+function numberIn(raw: object, name: string, dflt: number, min: number, max: number): number {
+  return readNumber(configOption(raw, name), min, max, dflt);
 }
 
-function text(v: unknown): string {
-  return typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '';
+function integerIn(raw: object, name: string, dflt: number, min: number, max: number): number {
+  return readInteger(configOption(raw, name), min, max, dflt);
 }
 
-function bool(v: unknown, dflt: boolean): boolean {
-  if (v === undefined || v === null || v === '') return dflt;
-  return v === true || v === 'true';
+function text(raw: object, name: string): string {
+  return readString(configOption(raw, name));
 }
 
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
+function bool(raw: object, name: string, dflt: boolean): boolean {
+  return readBoolean(configOption(raw, name), dflt);
 }
 
 /** Parses a list of addresses (`a@x, B <b@y>` or one per line) into recipients. */
 export function parseRecipientList(v: unknown, what = 'recipients'): MessageRecipient[] {
   const out: MessageRecipient[] = [];
-  for (const part of text(v).split(/[,;\n]+/)) {
+  for (const part of readString(configOption({ [what]: v }, what), 100_000).split(/[,;\n]+/)) {
     const entry = part.trim();
     if (entry === '') continue;
     const named = /^(.*?)\s*<([^<>]+)>$/.exec(entry);
@@ -113,23 +101,23 @@ export function parseNotifyOptions(
   raw: RawNotifyConfig,
   defaults: { timeZone?: string } = {},
 ): NotifyOptions {
-  const site = text(raw.site) || 'PFCAM';
+  const site = text(raw, 'site') || 'PFCAM';
   const timeZone =
-    text(raw.timeZone) || defaults.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  if (!isTimeZone(timeZone)) {
+    text(raw, 'timeZone') || defaults.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  if (!isValidTimeZone(timeZone)) {
     throw new InputError(`time zone "${timeZone}" is not an IANA zone name (e.g. Europe/Berlin)`, {
       key: 'errors.badOption',
       params: { option: 'timeZone' },
     });
   }
-  const dashboardUrl = text(raw.dashboardUrl).replace(/\/+$/, '');
+  const dashboardUrl = text(raw, 'dashboardUrl').replace(/\/+$/, '');
   if (dashboardUrl !== '' && !/^https?:\/\/[^\s]+$/i.test(dashboardUrl)) {
     throw new InputError('dashboard URL must start with http:// or https://', {
       key: 'errors.badOption',
       params: { option: 'dashboardUrl' },
     });
   }
-  const kindList = (Array.isArray(raw.kinds) ? raw.kinds : text(raw.kinds).split(/[,\s]+/))
+  const kindList = (Array.isArray(raw.kinds) ? raw.kinds : text(raw, 'kinds').split(/[,\s]+/))
     .map((k) => k.trim())
     .filter((k) => k !== '');
   for (const k of kindList) {
@@ -151,23 +139,23 @@ export function parseNotifyOptions(
     throw new InputError((err as Error).message, { key: 'errors.notifyTemplate' });
   }
   const retryDelayMs =
-    numberIn(raw.retryDelay, 'retryDelay', DEFAULT_OUTBOX_OPTIONS.baseDelayMs / 1000, 0.01, 3600) * 1000;
+    numberIn(raw, 'retryDelay', DEFAULT_OUTBOX_OPTIONS.baseDelayMs / 1000, 0.01, 3600) * 1000;
   return {
     site,
     timeZone,
     dashboardUrl,
     kinds: new Set(kindList.length > 0 ? (kindList as NotificationKind[]) : NOTIFICATION_KINDS),
-    cooldownMs: numberIn(raw.cooldown, 'cooldown', 60, 0, 24 * 3600) * 1000,
-    dashboard: bool(raw.dashboard, true),
+    cooldownMs: numberIn(raw, 'cooldown', 60, 0, 24 * 3600) * 1000,
+    dashboard: bool(raw, 'dashboard', true),
     recipients: parseRecipientList(raw.recipients),
-    useRecipientTable: bool(raw.useRecipientTable, true),
+    useRecipientTable: bool(raw, 'useRecipientTable', true),
     templates,
-    emailMaxAttempts: Math.floor(numberIn(raw.maxAttempts, 'maxAttempts', 50, 1, 10_000)),
+    emailMaxAttempts: integerIn(raw, 'maxAttempts', 50, 1, 10_000),
     outbox: {
       ...DEFAULT_OUTBOX_OPTIONS,
       baseDelayMs: retryDelayMs,
       maxDelayMs: Math.max(retryDelayMs, DEFAULT_OUTBOX_OPTIONS.maxDelayMs),
-      maxAgeMs: numberIn(raw.maxAge, 'maxAge', 24, 0.001, 24 * 30) * 3600_000,
+      maxAgeMs: numberIn(raw, 'maxAge', 24, 0.001, 24 * 30) * 3600_000,
     },
   };
 }
@@ -193,22 +181,22 @@ export function parseSmtpOptions(
   raw: RawSmtpConfig,
   credentials: SmtpCredentials = {},
 ): Readonly<SmtpOptions> {
-  const host = text(raw.host);
+  const host = text(raw, 'host');
   if (host === '' || /[\s/]/.test(host)) {
     throw new InputError('SMTP host is required (a name or address, no URL)', {
       key: 'errors.badOption',
       params: { option: 'host' },
     });
   }
-  const security = (text(raw.security) || 'starttls') as SmtpSecurity;
+  const security = (text(raw, 'security') || 'starttls') as SmtpSecurity;
   if (!SMTP_SECURITY.includes(security)) {
     throw new InputError(`SMTP security must be one of ${SMTP_SECURITY.join(', ')}`, {
       key: 'errors.badOption',
       params: { option: 'security' },
     });
   }
-  const port = Math.floor(numberIn(raw.port, 'port', security === 'tls' ? 465 : 587, 1, 65535));
-  const from = text(raw.from);
+  const port = integerIn(raw, 'port', security === 'tls' ? 465 : 587, 1, 65535);
+  const from = text(raw, 'from');
   const fromAddress = /<([^<>]+)>\s*$/.exec(from)?.[1] ?? from;
   if (!isEmailAddress(fromAddress)) {
     throw new InputError('SMTP From must be an email address, e.g. PFCAM <alerts@plant.example>', {
@@ -216,7 +204,7 @@ export function parseSmtpOptions(
       params: { option: 'from' },
     });
   }
-  const user = text(credentials.user);
+  const user = text(credentials, 'user');
   const password = typeof credentials.password === 'string' ? credentials.password : '';
   if (password !== '' && user === '') {
     throw new InputError('SMTP password given without a user', {
@@ -231,8 +219,8 @@ export function parseSmtpOptions(
     user,
     password,
     from,
-    tlsVerify: bool(raw.tlsVerify, true),
-    timeoutMs: numberIn(raw.timeout, 'timeout', 20, 1, 600) * 1000,
+    tlsVerify: bool(raw, 'tlsVerify', true),
+    timeoutMs: numberIn(raw, 'timeout', 20, 1, 600) * 1000,
   };
 }
 
@@ -254,7 +242,7 @@ export function parseWebhookOptions(
   raw: RawWebhookConfig,
   credentials: WebhookCredentials = {},
 ): Readonly<WebhookOptions> {
-  const url = text(raw.url);
+  const url = text(raw, 'url');
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -292,8 +280,8 @@ export function parseWebhookOptions(
   return {
     url: parsed.toString(),
     secret,
-    timeoutMs: numberIn(raw.timeout, 'timeout', 10, 0.05, 300) * 1000,
+    timeoutMs: numberIn(raw, 'timeout', 10, 0.05, 300) * 1000,
     allow,
-    maxAttempts: Math.floor(numberIn(raw.retries, 'retries', 8, 0, 1000)) + 1,
+    maxAttempts: integerIn(raw, 'retries', 8, 0, 1000) + 1,
   };
 }

@@ -3,6 +3,14 @@
  * a message's payload. Pure functions (defaults + validation).
  */
 import { InputError } from '../errors';
+import {
+  configOption,
+  isUnset,
+  readBoolean,
+  readEnum,
+  readNumber,
+  type OptionNaming,
+} from '../config/option-reader';
 import type { MinFree, RetentionPolicy } from './retention-plan';
 
 const GB = 1024 ** 3;
@@ -41,26 +49,16 @@ export interface RetentionOverrides {
   dryRun?: boolean;
 }
 
-function isEmpty(value: unknown): boolean {
-  return value === undefined || value === null || (typeof value === 'string' && value.trim() === '');
+const NAMING: OptionNaming = { key: 'errors.retentionOption', param: 'name', source: (name) => name };
+
+/** A non-negative number option (the shared option rules); undefined when not set. */
+function optionalNumber(raw: object, name: string): number | undefined {
+  const input = configOption(raw, name, NAMING);
+  return isUnset(input.value) ? undefined : readNumber(input, 0, Infinity);
 }
 
-/** A non-negative number from config text or a number; undefined when empty. */
-function optionalNumber(value: unknown, name: string, key: string): number | undefined {
-  if (isEmpty(value)) return undefined;
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
-  if (!Number.isFinite(n) || n < 0) {
-    throw new InputError(`${name} must be a number of at least 0, not ${JSON.stringify(value)}`, {
-      key,
-      params: { name },
-    });
-  }
-  return n;
-}
-
-function bool(value: unknown, fallback: boolean): boolean {
-  if (value === undefined || value === null || value === '') return fallback;
-  return value === true || value === 'true';
+function bool(raw: object, name: string, fallback: boolean): boolean {
+  return readBoolean(configOption(raw, name, NAMING), fallback);
 }
 
 function percent(value: number | undefined): MinFree | undefined {
@@ -79,15 +77,18 @@ function percent(value: number | undefined): MinFree | undefined {
  * recordings, do not require a backup, do not delete on cameras. An empty or 0 limit means "no limit".
  */
 export function parseRetentionOptions(raw: RawRetentionConfig): RetentionOptions {
-  const key = 'errors.retentionOption';
-  const interval = optionalNumber(raw.intervalMinutes, 'intervalMinutes', key) ?? 60;
-  const maxAge = optionalNumber(raw.maxAgeDays, 'maxAgeDays', key);
-  const maxTotalGB = optionalNumber(raw.maxTotalGB, 'maxTotalGB', key);
-  const mode = raw.minFreeMode === 'bytes' ? 'bytes' : raw.minFreeMode === 'percent' ? 'percent' : 'none';
+  const interval = optionalNumber(raw, 'intervalMinutes') ?? 60;
+  const maxAge = optionalNumber(raw, 'maxAgeDays');
+  const maxTotalGB = optionalNumber(raw, 'maxTotalGB');
+  const mode = readEnum(
+    configOption(raw, 'minFreeMode', NAMING),
+    ['none', 'percent', 'bytes'] as const,
+    'none',
+  );
   let minFree: MinFree | undefined;
-  if (mode === 'percent') minFree = percent(optionalNumber(raw.minFreePercent, 'minFreePercent', key));
+  if (mode === 'percent') minFree = percent(optionalNumber(raw, 'minFreePercent'));
   if (mode === 'bytes') {
-    const gb = optionalNumber(raw.minFreeGB, 'minFreeGB', key);
+    const gb = optionalNumber(raw, 'minFreeGB');
     minFree = gb === undefined || gb === 0 ? undefined : { bytes: Math.round(gb * GB) };
   }
   return {
@@ -95,9 +96,9 @@ export function parseRetentionOptions(raw: RawRetentionConfig): RetentionOptions
     maxAgeDays: maxAge === 0 ? undefined : maxAge,
     maxTotalBytes: maxTotalGB === undefined || maxTotalGB === 0 ? undefined : Math.round(maxTotalGB * GB),
     minFree,
-    keepFlagged: bool(raw.keepFlagged, true),
-    requireBackup: bool(raw.requireBackup, false),
-    deleteOnCamera: bool(raw.deleteOnCamera, false),
+    keepFlagged: bool(raw, 'keepFlagged', true),
+    requireBackup: bool(raw, 'requireBackup', false),
+    deleteOnCamera: bool(raw, 'deleteOnCamera', false),
     dryRun: false,
   };
 }
@@ -137,7 +138,7 @@ export function applyRetentionOverrides(base: RetentionOptions, payload: unknown
     if (typeof value !== 'number') {
       throw new InputError(`msg.payload.${name} must be a number or null`, { key, params: { name } });
     }
-    const n = optionalNumber(value, name, key);
+    const n = readNumber({ value, source: `msg.payload.${name}`, key, params: { name } }, 0, Infinity);
     return n === 0 ? undefined : n;
   };
   const age = limit('maxAgeDays');

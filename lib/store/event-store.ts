@@ -12,7 +12,7 @@ import { BackupOutbox, type ConfirmedObject } from './backup-outbox';
 import { cameraTotals, getCamera, listCameras, storedBytes, upsertCamera } from './cameras';
 import { Database } from './database';
 import { Events, type RemoteRecording } from './events';
-import { MediaFiles, type MediaIo, type MediaPaths } from './media-files';
+import { MediaFiles, type MediaIo, type MediaLog, type MediaPaths } from './media-files';
 import { checkId, type StoreContext } from './records';
 import type {
   AuditRecord,
@@ -47,6 +47,8 @@ export interface EventStoreOptions {
   clock?: () => number;
   /** File operations of the media folder (tests inject faults). */
   io?: Partial<MediaIo>;
+  /** Where a camera-supplied name that had to be sanitised is reported (once per name). */
+  log?: MediaLog;
 }
 
 export class EventStore {
@@ -75,7 +77,7 @@ export class EventStore {
 
   /** Opens (creating if needed) the database file and the media folder, and applies the store's migrations. */
   static async open(options: EventStoreOptions): Promise<EventStore> {
-    const media = new MediaFiles(options.mediaDir, { io: options.io });
+    const media = new MediaFiles(options.mediaDir, { io: options.io, log: options.log });
     await media.init();
     const db = await Database.open(options.databaseFile);
     try {
@@ -90,9 +92,9 @@ export class EventStore {
   /** A store over an already open Database (not closed by `close`). */
   static async fromDatabase(
     db: Database,
-    options: { mediaDir: string; clock?: () => number; io?: Partial<MediaIo> },
+    options: { mediaDir: string; clock?: () => number; io?: Partial<MediaIo>; log?: MediaLog },
   ): Promise<EventStore> {
-    const media = new MediaFiles(options.mediaDir, { io: options.io });
+    const media = new MediaFiles(options.mediaDir, { io: options.io, log: options.log });
     await media.init();
     await db.migrate(STORE_NAMESPACE, STORE_MIGRATIONS);
     return new EventStore(db, media, false, options.clock);
@@ -165,8 +167,9 @@ export class EventStore {
   /** The relative media paths a recording is (or will be) stored under. */
   pathsFor(
     event: Pick<EventRecord, 'cameraSerial' | 'fileName' | 'vidExt' | 'thmbExt' | 'triggeredAtUtc'>,
+    storing = false,
   ): MediaPaths {
-    return this.events.pathsFor(event);
+    return this.events.pathsFor(event, storing);
   }
 
   markFetching(id: number): Promise<EventRecord | undefined> {

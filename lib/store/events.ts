@@ -36,7 +36,7 @@ import {
   type StoredMedia,
   type ThumbState,
 } from './records';
-import { toUtcIso } from './zoned-time';
+import { toUtcIso } from '../time/zoned-time';
 import { InputError, PfcamError } from '../errors';
 import type { CameraEvent } from '../camera/types';
 
@@ -322,17 +322,24 @@ export class Events {
     return rows.map(toEventRecord);
   }
 
-  /** The relative media paths a recording is (or will be) stored under. */
+  /**
+   * The relative media paths a recording is (or will be) stored under; `storing`: about to be stored (a name
+   * that had to be sanitised is then reported, once).
+   */
   pathsFor(
     event: Pick<EventRecord, 'cameraSerial' | 'fileName' | 'vidExt' | 'thmbExt' | 'triggeredAtUtc'>,
+    storing = false,
   ): MediaPaths {
-    return this.media.pathsFor({
-      serialNumber: event.cameraSerial,
-      fileName: event.fileName,
-      vidExt: event.vidExt,
-      thmbExt: event.thmbExt,
-      triggeredAtUtc: event.triggeredAtUtc,
-    });
+    return this.media.pathsFor(
+      {
+        serialNumber: event.cameraSerial,
+        fileName: event.fileName,
+        vidExt: event.vidExt,
+        thmbExt: event.thmbExt,
+        triggeredAtUtc: event.triggeredAtUtc,
+      },
+      storing,
+    );
   }
 
   // ---------------------------------------------------------------- fetch steps
@@ -346,7 +353,7 @@ export class Events {
     if (!current || current.retiredAt !== null || !['new', 'failed', 'fetching'].includes(current.state)) {
       return undefined;
     }
-    const paths = this.pathsFor(current);
+    const paths = this.pathsFor(current, true);
     const res = await this.db.run(
       `UPDATE events SET state = 'fetching', attempts = attempts + 1, fetch_started_at = ?, last_error = NULL,
          next_attempt_at = NULL, video_path = ?, thumb_path = ?

@@ -137,15 +137,66 @@ function utcDateParts(iso: string): [string, string, string] {
   return [m[1]!, m[2]!, m[3]!];
 }
 
+/** A camera-supplied name the media folder had to change to store it. */
+export interface SanitisedName {
+  readonly what: 'serialNumber' | 'fileName';
+  /** The name as the camera gave it, as JSON text with everything outside printable ASCII escaped. */
+  readonly original: string;
+  /** The name it is stored under. */
+  readonly stored: string;
+}
+
+/** Where the media folder reports, once per name, a camera-supplied name it had to change (for the log). */
+export interface MediaLog {
+  sanitised(name: SanitisedName): void;
+}
+
+/** How many sanitised names are remembered as already reported (the oldest is forgotten first). */
+export const SANITISED_NAMES_REMEMBERED = 4096;
+const SHOWN_NAME = 200;
+
+/** A name as JSON text with every character outside printable ASCII escaped (a log line cannot be forged). */
+function escapedName(name: string): string {
+  const shown = name.length > SHOWN_NAME ? name.slice(0, SHOWN_NAME) : name;
+  const text = JSON.stringify(shown).replace(
+    /[^\x20-\x7e]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return name.length > SHOWN_NAME ? `${text} (first ${SHOWN_NAME} of ${name.length} characters)` : text;
+}
+
 export class MediaFiles {
   /** Absolute, normalised media folder. */
   readonly root: string;
   private readonly io: MediaIo;
+  private readonly log: MediaLog | undefined;
+  /** Stored forms of the sanitised names already reported, oldest first (bounded). */
+  private readonly reported = new Set<string>();
 
-  constructor(mediaDir: string, options: { io?: Partial<MediaIo> } = {}) {
+  constructor(mediaDir: string, options: { io?: Partial<MediaIo>; log?: MediaLog } = {}) {
     if (!mediaDir) throw new InputError('the media folder is not set', { key: 'errors.mediaFolder' });
     this.root = resolve(mediaDir);
     this.io = { ...realIo, ...options.io };
+    this.log = options.log;
+  }
+
+  /**
+   * Logs, once per name, that a camera-supplied name had to be changed to be stored: the original (escaped)
+   * and the stored name. Remembers the last SANITISED_NAMES_REMEMBERED names.
+   */
+  private reportSanitised(what: SanitisedName['what'], original: string, stored: string): void {
+    if (original === stored || !this.log) return;
+    if (this.reported.has(stored)) {
+      this.reported.delete(stored);
+      this.reported.add(stored);
+      return;
+    }
+    this.reported.add(stored);
+    if (this.reported.size > SANITISED_NAMES_REMEMBERED) {
+      const oldest = this.reported.values().next();
+      if (!oldest.done) this.reported.delete(oldest.value);
+    }
+    this.log.sanitised({ what, original: escapedName(original), stored });
   }
 
   /** Creates the media folder if needed. */
@@ -157,11 +208,19 @@ export class MediaFiles {
     }
   }
 
-  /** The relative paths of a recording's video and thumbnail. */
-  pathsFor(input: MediaPathInput): MediaPaths {
+  /**
+   * The relative paths of a recording's video and thumbnail. With `storing` (the recording is about to be
+   * stored), a camera-supplied name that had to be sanitised is logged, once per name.
+   */
+  pathsFor(input: MediaPathInput, storing = false): MediaPaths {
     const [y, m, d] = utcDateParts(input.triggeredAtUtc);
-    const folder = [safeName(input.serialNumber), y, m, d].join('/');
+    const serial = safeName(input.serialNumber);
+    const folder = [serial, y, m, d].join('/');
     const base = safeName(input.fileName);
+    if (storing) {
+      this.reportSanitised('serialNumber', input.serialNumber, serial);
+      this.reportSanitised('fileName', input.fileName, base);
+    }
     return {
       videoPath: `${folder}/${base}${safeExt(input.vidExt)}`,
       thumbPath: `${folder}/${base}${safeExt(input.thmbExt)}`,

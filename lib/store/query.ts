@@ -19,7 +19,8 @@ import {
 } from './records';
 import { normaliseTags } from './tags';
 import { viewedExpression, type Viewer } from './viewed-marks';
-import { isValidTimeZone, toUtcIso, zoneOffsetMs } from './zoned-time';
+import { isUnset, readBoolean, readEnum, readInteger, type OptionInput } from '../config/option-reader';
+import { isValidTimeZone, readInstant, zoneOffsetMs } from '../time/zoned-time';
 import { InputError } from '../errors';
 
 export type SortField = 'time' | 'size' | 'camera';
@@ -96,49 +97,26 @@ function bad(message: string, option: string): InputError {
   return new InputError(message, { key: 'errors.badQuery', params: { option } });
 }
 
+/** A `msg.query` field for the shared option readers. */
+function field(raw: unknown, name: string): OptionInput {
+  return { value: raw, source: `query.${name}`, key: 'errors.badQuery', params: { option: name } };
+}
+
 function optBool(raw: unknown, name: string): boolean | undefined {
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  if (raw === true || raw === 'true') return true;
-  if (raw === false || raw === 'false') return false;
-  throw bad(`query.${name} must be true or false`, name);
+  return isUnset(raw) ? undefined : readBoolean(field(raw, name));
 }
 
 function optInt(raw: unknown, name: string, min: number, max: number): number | undefined {
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  const n = typeof raw === 'number' ? raw : typeof raw === 'string' ? Number(raw) : NaN;
-  if (!Number.isInteger(n) || n < min || n > max)
-    throw bad(`query.${name} must be an integer from ${min} to ${max}`, name);
-  return n;
+  return isUnset(raw) ? undefined : readInteger(field(raw, name), min, max);
 }
 
 function optTime(raw: unknown, name: string): string | undefined {
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  if (raw instanceof Date) {
-    if (Number.isNaN(raw.getTime())) throw bad(`query.${name} is not a valid date`, name);
-    return raw.toISOString();
-  }
-  if (typeof raw === 'number') {
-    if (!Number.isFinite(raw)) throw bad(`query.${name} is not a valid time`, name);
-    return new Date(raw).toISOString();
-  }
-  if (typeof raw !== 'string')
-    throw bad(`query.${name} must be an ISO-8601 time or epoch milliseconds`, name);
-  try {
-    return toUtcIso(raw, 'UTC');
-  } catch {
-    throw bad(
-      `query.${name} must be an ISO-8601 time such as 2024-05-01T00:00:00Z, got "${raw.slice(0, 40)}"`,
-      name,
-    );
-  }
+  const ms = readInstant(field(raw, name));
+  return ms === undefined ? undefined : new Date(ms).toISOString();
 }
 
 function oneOf<T extends string>(raw: unknown, name: string, allowed: readonly T[]): T | undefined {
-  if (raw === undefined || raw === null || raw === '') return undefined;
-  if (typeof raw !== 'string' || !allowed.includes(raw as T)) {
-    throw bad(`query.${name} must be one of ${allowed.join(', ')}`, name);
-  }
-  return raw as T;
+  return isUnset(raw) ? undefined : readEnum(field(raw, name), allowed);
 }
 
 function listOf<T extends string>(raw: unknown, name: string, allowed?: readonly T[]): T[] | undefined {

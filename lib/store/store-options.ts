@@ -5,9 +5,17 @@
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { InputError } from '../errors';
+import {
+  configOption,
+  optionError,
+  readBoolean,
+  readEnum,
+  readNumber,
+  readString,
+} from '../config/option-reader';
 import type { ExportFormat } from './export';
 import { validateQuery, type Bucket, type EventQuery } from './query';
-import { isValidTimeZone } from './zoned-time';
+import { isValidTimeZone } from '../time/zoned-time';
 
 // ------------------------------------------------------------------ pfcam-store
 
@@ -60,20 +68,8 @@ export function storeCloseTimeoutMs(settings: StoreSettings): number {
   return typeof raw === 'number' && Number.isFinite(raw) && raw >= 0 ? raw : STORE_CLOSE_TIMEOUT_MS;
 }
 
-function bool(raw: unknown, fallback: boolean): boolean {
-  if (raw === undefined || raw === null || raw === '') return fallback;
-  return raw === true || raw === 'true';
-}
-
-function text(raw: unknown, what: string, max = 4096): string {
-  if (raw === undefined || raw === null) return '';
-  if (typeof raw !== 'string' || raw.length > max || raw.includes('\0')) {
-    throw new InputError(`${what} must be a text of at most ${max} characters`, {
-      key: 'errors.badOption',
-      params: { option: what },
-    });
-  }
-  return raw.trim();
+function text(raw: object, name: string, max = 4096): string {
+  return readString(configOption(raw, name), max);
 }
 
 /**
@@ -95,8 +91,8 @@ export function storeBaseDir(settings: StoreSettings): string {
 /** Checks the `pfcam-store` settings; empty paths take the defaults under `storeBaseDir`. */
 export function parseStoreConfig(raw: RawStoreConfig, settings: StoreSettings): StoreConfig {
   const base = storeBaseDir(settings);
-  const db = text(raw.databaseFile, 'databaseFile') || STORE_DEFAULTS.databaseFile;
-  const media = text(raw.mediaDir, 'mediaDir') || STORE_DEFAULTS.mediaDir;
+  const db = text(raw, 'databaseFile') || STORE_DEFAULTS.databaseFile;
+  const media = text(raw, 'mediaDir') || STORE_DEFAULTS.mediaDir;
   const databaseFile = resolve(base, db);
   const mediaDir = resolve(base, media);
   const rel = relative(mediaDir, databaseFile);
@@ -113,11 +109,11 @@ export function parseStoreConfig(raw: RawStoreConfig, settings: StoreSettings): 
     });
   }
   return {
-    name: text(raw.name, 'name', 200),
+    name: text(raw, 'name', 200),
     databaseFile,
     mediaDir,
-    recoverOnStart: bool(raw.recoverOnStart, true),
-    verifyFiles: bool(raw.verifyFiles, true),
+    recoverOnStart: readBoolean(configOption(raw, 'recoverOnStart'), true),
+    verifyFiles: readBoolean(configOption(raw, 'verifyFiles'), true),
   };
 }
 
@@ -160,15 +156,6 @@ export interface QueryNodeConfig {
   readonly maxPayloadBytes: number;
 }
 
-function oneOf<T extends string>(raw: unknown, allowed: readonly T[], fallback: T, what: string): T {
-  if (raw === undefined || raw === null || raw === '') return fallback;
-  if (typeof raw === 'string' && allowed.includes(raw as T)) return raw as T;
-  throw new InputError(`${what} must be one of ${allowed.join(', ')}`, {
-    key: 'errors.badOption',
-    params: { option: what },
-  });
-}
-
 export const QUERY_NODE_DEFAULTS = {
   maxPayloadMB: 16,
   timeZone: 'UTC',
@@ -177,7 +164,7 @@ export const QUERY_NODE_DEFAULTS = {
 /** Checks the `pfcam-query` settings. `exportDir` may be relative to `storeBaseDir`. */
 export function parseQueryNodeConfig(raw: RawQueryNodeConfig, settings: StoreSettings): QueryNodeConfig {
   let query: EventQuery = {};
-  const queryText = text(raw.query, 'query', 10_000);
+  const queryText = text(raw, 'query', 10_000);
   if (queryText !== '') {
     let parsed: unknown;
     try {
@@ -190,37 +177,35 @@ export function parseQueryNodeConfig(raw: RawQueryNodeConfig, settings: StoreSet
     }
     query = validateQuery(parsed);
   }
-  const timeZone = text(raw.timeZone, 'timeZone', 64) || QUERY_NODE_DEFAULTS.timeZone;
+  const timeZone = text(raw, 'timeZone', 64) || QUERY_NODE_DEFAULTS.timeZone;
   if (!isValidTimeZone(timeZone)) {
     throw new InputError(`"${timeZone}" is not an IANA time zone name`, {
       key: 'errors.badOption',
       params: { option: 'timeZone' },
     });
   }
-  const target = oneOf<ExportTarget>(raw.target, ['payload', 'file'], 'payload', 'target');
-  const dirText = text(raw.exportDir, 'exportDir');
+  const target = readEnum<ExportTarget>(configOption(raw, 'target'), ['payload', 'file'], 'payload');
+  const dirText = text(raw, 'exportDir');
   const exportDir = dirText
     ? resolve(storeBaseDir(settings), dirText)
     : resolve(storeBaseDir(settings), 'exports');
-  const fileName = text(raw.fileName, 'fileName', 200);
+  const fileName = text(raw, 'fileName', 200);
   if (fileName) safeExportName(fileName);
-  const mbRaw = raw.maxPayloadMB;
-  const mb =
-    mbRaw === undefined || mbRaw === null || mbRaw === '' ? QUERY_NODE_DEFAULTS.maxPayloadMB : Number(mbRaw);
-  if (!Number.isFinite(mb) || mb <= 0 || mb > 1024) {
-    throw new InputError('the payload limit must be from 0 to 1024 MB', {
-      key: 'errors.badOption',
-      params: { option: 'maxPayloadMB' },
-    });
-  }
+  const mbOption = configOption(raw, 'maxPayloadMB');
+  const mb = readNumber(mbOption, 0, 1024, QUERY_NODE_DEFAULTS.maxPayloadMB);
+  if (mb === 0) throw optionError(mbOption, 'must be above 0 MB');
   return {
-    name: text(raw.name, 'name', 200),
-    operation: oneOf<QueryOperation>(raw.operation, ['query', 'stats', 'export'], 'query', 'operation'),
+    name: text(raw, 'name', 200),
+    operation: readEnum<QueryOperation>(
+      configOption(raw, 'operation'),
+      ['query', 'stats', 'export'],
+      'query',
+    ),
     query,
-    stats: oneOf<StatsKind>(raw.stats, ['time', 'cameras', 'storage', 'store'], 'time', 'stats'),
-    bucket: oneOf<Bucket>(raw.bucket, ['hour', 'day'], 'day', 'bucket'),
+    stats: readEnum<StatsKind>(configOption(raw, 'stats'), ['time', 'cameras', 'storage', 'store'], 'time'),
+    bucket: readEnum<Bucket>(configOption(raw, 'bucket'), ['hour', 'day'], 'day'),
     timeZone,
-    format: oneOf<ExportFormat>(raw.format, ['csv', 'json', 'zip'], 'csv', 'format'),
+    format: readEnum<ExportFormat>(configOption(raw, 'format'), ['csv', 'json', 'zip'], 'csv'),
     target,
     exportDir,
     fileName,

@@ -20,7 +20,7 @@ import type {
   StopAllResult,
   StopResult,
 } from '../../lib/camera/messages';
-import { evaluateProperty, type RawEvaluator } from '../../lib/camera/node-property';
+import { evaluateProperty, type RawEvaluator } from '../../lib/config/node-property';
 import { handleClose, handleInput } from '../shared/input';
 import { setupCameraUser } from '../shared/camera-user';
 

@@ -17,7 +17,7 @@ import {
   type MediaRecording,
 } from '../../lib/camera/media-target';
 import type { CameraRef, MediaFile, MediaInfo, MediaOperation } from '../../lib/camera/messages';
-import { evaluateProperty, type RawEvaluator } from '../../lib/camera/node-property';
+import { evaluateProperty, type RawEvaluator } from '../../lib/config/node-property';
 import { handleClose, handleInput } from '../shared/input';
 import { commonText } from '../shared/status';
 import { setupCameraUser } from '../shared/camera-user';

@@ -27,7 +27,7 @@ import {
   type StatsKind,
   type StoreSettings,
 } from '../../lib/store/store-options';
-import { isValidTimeZone } from '../../lib/store/zoned-time';
+import { isValidTimeZone } from '../../lib/time/zoned-time';
 import { isStoreHandle } from '../pfcam-store/store-handle';
 import { handleClose, handleInput } from '../shared/input';
 import { Status } from '../shared/status';

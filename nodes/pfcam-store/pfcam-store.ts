@@ -41,42 +41,43 @@ export default function (RED: NodeAPI): void {
     try {
       config = parseStoreConfig(def, { userDir: settings.userDir, pfcam: settings.pfcam });
       const cfg = config;
-      opening = EventStore.open({ databaseFile: cfg.databaseFile, mediaDir: cfg.mediaDir }).then(
-        async (store) => {
-          if (!closed) {
-            sizeMeter = new StoreSizeMeter(
-              { storedBytes: () => store.storedBytes(), databaseFile: cfg.databaseFile },
-              { onError: (error) => node.debug(`store size: ${error}`) },
-            );
-            void sizeMeter.start();
+      opening = EventStore.open({
+        databaseFile: cfg.databaseFile,
+        mediaDir: cfg.mediaDir,
+        log: { sanitised: (name) => node.warn(RED._(`pfcam-store.log.sanitised.${name.what}`, { ...name })) },
+      }).then(async (store) => {
+        if (!closed) {
+          sizeMeter = new StoreSizeMeter(
+            { storedBytes: () => store.storedBytes(), databaseFile: cfg.databaseFile },
+            { onError: (error) => node.debug(`store size: ${error}`) },
+          );
+          void sizeMeter.start();
+        }
+        if (!cfg.recoverOnStart) return store;
+        // The temp sweep must end before any download starts: users get the store after it.
+        try {
+          const report = await store.recover({ verifyStored: false });
+          if (report.removedTemp.length > 0) {
+            node.log(RED._('pfcam-store.log.removedTemp', { count: report.removedTemp.length }));
           }
-          if (!cfg.recoverOnStart) return store;
-          // The temp sweep must end before any download starts: users get the store after it.
-          try {
-            const report = await store.recover({ verifyStored: false });
-            if (report.removedTemp.length > 0) {
-              node.log(RED._('pfcam-store.log.removedTemp', { count: report.removedTemp.length }));
-            }
-          } catch (err) {
-            node.warn(RED._('pfcam-store.log.recoverFailed', { error: errorText(err) }));
-          }
-          // Checking every stored file takes a while on a big archive: it runs alongside.
-          if (cfg.verifyFiles) {
-            verified = store.verifyStoredFiles({ signal: verifying.signal }).then(
-              (reset) => {
-                if (reset.length > 0)
-                  node.warn(RED._('pfcam-store.log.missingFiles', { count: reset.length }));
-              },
-              (err: unknown) => {
-                if (!verifying.signal.aborted) {
-                  node.warn(RED._('pfcam-store.log.recoverFailed', { error: errorText(err) }));
-                }
-              },
-            );
-          }
-          return store;
-        },
-      );
+        } catch (err) {
+          node.warn(RED._('pfcam-store.log.recoverFailed', { error: errorText(err) }));
+        }
+        // Checking every stored file takes a while on a big archive: it runs alongside.
+        if (cfg.verifyFiles) {
+          verified = store.verifyStoredFiles({ signal: verifying.signal }).then(
+            (reset) => {
+              if (reset.length > 0) node.warn(RED._('pfcam-store.log.missingFiles', { count: reset.length }));
+            },
+            (err: unknown) => {
+              if (!verifying.signal.aborted) {
+                node.warn(RED._('pfcam-store.log.recoverFailed', { error: errorText(err) }));
+              }
+            },
+          );
+        }
+        return store;
+      });
     } catch (err) {
       opening = Promise.reject(err instanceof Error ? err : new Error(String(err)));
     }

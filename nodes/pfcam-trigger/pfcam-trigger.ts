@@ -1,7 +1,7 @@
 import type { Node, NodeAPI, NodeDef, NodeMessageInFlow } from 'node-red';
 import { cameraRef, noCameraError, runCameraCall } from '../../lib/camera/camera-operation';
 import type { CameraRef, TriggerResult } from '../../lib/camera/messages';
-import { evaluateProperty, type RawEvaluator, type SourcedValue } from '../../lib/camera/node-property';
+import { evaluateProperty, type RawEvaluator, type SourcedValue } from '../../lib/config/node-property';
 import {
   STOP_OTHERS_TYPE,
   TRIGGER_FIELDS,

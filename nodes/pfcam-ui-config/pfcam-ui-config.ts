@@ -10,7 +10,7 @@ import {
   type RawRetentionConfig,
   type RetentionOptions,
 } from '../../lib/retention/retention-options';
-import { isValidTimeZone } from '../../lib/store/zoned-time';
+import { isValidTimeZone } from '../../lib/time/zoned-time';
 import type { ApiRoute } from '../../dashboard/api/api-route';
 import { dashboardRoutes } from '../../dashboard/api/dashboard-routes';
 import { handleClose } from '../shared/input';

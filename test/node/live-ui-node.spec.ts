@@ -20,8 +20,8 @@ describe('pfcam-ui-live node', function () {
   });
 
   it('refuses a bad configuration with a clear error and keeps camera names out of the widget HTML', () => {
-    assert.throws(() => liveUiOptions({ mode: 'webrtc' }), /auto or mjpeg/);
-    assert.throws(() => liveUiOptions({ maxFps: '500' }), /maxFps must be a whole number 0-60/);
+    assert.throws(() => liveUiOptions({ mode: 'webrtc' }), /"mode" option must be one of 'auto', 'mjpeg'/);
+    assert.throws(() => liveUiOptions({ maxFps: '500' }), /"maxFps" option must be an integer from 0 to 60/);
     const html = liveWidgetHtml(liveUiOptions({ maxFps: '5' }), '/pfcam/ui/live/live-view.js');
     assert.equal(html.includes('{{'), false, 'nothing AngularJS would evaluate');
     assert.match(html, /<pfcam-live-grid api="\/pfcam\/api" mode="auto"/);

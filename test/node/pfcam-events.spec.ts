@@ -140,6 +140,16 @@ describe('pfcam-events node', function () {
       assert.deepEqual(requestsTo(sim, 'GET', '/api/events'), []);
     }).timeout(10_000);
 
+    it('refuses Feb 30 and month 13 in the time range (done(err), red status) instead of rolling them over', async () => {
+      await start({ from: 'payload.from', fromType: 'msg' });
+      sim.control.clearRequests();
+      for (const from of ['2024-02-30T00:00:00Z', '2024-13-01']) {
+        const err = await expectError({ payload: { from } }, 'errors.badInput');
+        assert.match(err.message, /msg\.payload\.from names a date or time that does not exist/);
+      }
+      assert.deepEqual(requestsTo(sim, 'GET', '/api/events'), []);
+    }).timeout(10_000);
+
     it('leaves out hostile recordings and lists the rest', async () => {
       sim.control.addRecording({ eventName: 'fine' });
       sim.control.setFaults({ hostileRecordings: true });

@@ -6,7 +6,6 @@ import {
   operationFor,
   readEventName,
   readFileName,
-  readTime,
   toRecording,
   type EventFilter,
 } from '../../lib/camera/event-filter';
@@ -64,26 +63,6 @@ describe('event filter (pfcam-events)', () => {
         /msg\.operation must be one of 'list', 'delete', got 'drop'/,
       );
       assert.throws(() => operationFor(3, 'list', ops), /got 3/);
-    });
-  });
-
-  describe('readTime', () => {
-    it('reads ISO text (UTC without offset), epoch ms (number or digits) and Date', () => {
-      assert.equal(readTime(v('2024-03-01T10:00:00Z')), Date.UTC(2024, 2, 1, 10));
-      assert.equal(readTime(v('2024-03-01T10:00:00')), Date.UTC(2024, 2, 1, 10));
-      assert.equal(readTime(v('2024-03-01T10:00:00+01:00')), Date.UTC(2024, 2, 1, 9));
-      assert.equal(readTime(v('2024-03-01')), Date.UTC(2024, 2, 1));
-      assert.equal(readTime(v(1700000000000)), 1700000000000);
-      assert.equal(readTime(v('1700000000000')), 1700000000000);
-      assert.equal(readTime(v(new Date(5))), 5);
-      assert.equal(readTime(v(undefined)), undefined);
-      assert.equal(readTime(v('')), undefined);
-    });
-    it('refuses anything else, naming the source', () => {
-      assert.throws(() => readTime(v('yesterday', 'flow.since')), /flow\.since must be a date/);
-      assert.throws(() => readTime(v(Number.NaN)), InputError);
-      assert.throws(() => readTime(v({})), /got an object/);
-      assert.throws(() => readTime(v('2024-13-45T99:00:00Z')), InputError);
     });
   });
 

@@ -14,14 +14,8 @@ import {
   statusPayload,
 } from '../../lib/camera/camera-status';
 import { CameraHttpError, CameraOfflineError, UnsupportedError } from '../../lib/camera/errors';
-import {
-  evaluateProperty,
-  readText,
-  showValue,
-  sourceOf,
-  typedProperty,
-  type RawEvaluator,
-} from '../../lib/camera/node-property';
+import { evaluateProperty, sourceOf, typedProperty, type RawEvaluator } from '../../lib/config/node-property';
+import { readText, showValue } from '../../lib/config/option-reader';
 import { InputError, PfcamError } from '../../lib/errors';
 
 function handle(snapshot: Partial<HealthSnapshot> = {}, baseUrl = 'http://u:pw@10.0.0.5'): CameraHandle {

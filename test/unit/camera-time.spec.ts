@@ -1,5 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { isValidTimeZone, toUtcIso, zoneOffsetMs } from '../../lib/time/zoned-time';
+import { buildEventFilter } from '../../lib/camera/event-filter';
+import { InputError } from '../../lib/errors';
+import { validateQuery } from '../../lib/store/query';
+import { isValidTimeZone, readInstant, toUtcIso, zoneOffsetMs } from '../../lib/time/zoned-time';
 
 describe('the time module (toUtcIso)', () => {
   it('keeps the instant of a date-time that carries an offset, whatever the zone', () => {
@@ -62,5 +65,98 @@ describe('the time module (toUtcIso)', () => {
     assert.equal(zoneOffsetMs(Date.UTC(2024, 0, 1), 'Europe/Zurich'), 3_600_000);
     assert.equal(zoneOffsetMs(Date.UTC(2024, 6, 1), 'Europe/Zurich'), 7_200_000);
     assert.equal(zoneOffsetMs(Date.UTC(2024, 0, 1), 'America/St_Johns'), -12_600_000);
+  });
+});
+
+describe('the time module (readInstant)', () => {
+  const at = (value: unknown) => ({ value, source: 'msg.payload.from' });
+
+  it('reads a time bound: ISO text, a date alone, epoch ms (number or digits), a Date; not set is undefined', () => {
+    const table: [unknown, number | undefined][] = [
+      ['2024-03-01T10:00:00Z', Date.UTC(2024, 2, 1, 10)],
+      ['2024-03-01T10:00:00', Date.UTC(2024, 2, 1, 10)],
+      ['2024-03-01T10:00:00+01:00', Date.UTC(2024, 2, 1, 9)],
+      ['2024-03-01', Date.UTC(2024, 2, 1)],
+      ['2024-02-29T23:59:59.5Z', Date.UTC(2024, 1, 29, 23, 59, 59, 500)],
+      [1700000000000, 1700000000000],
+      ['1700000000000', 1700000000000],
+      [new Date(5), 5],
+      [undefined, undefined],
+      [null, undefined],
+      ['', undefined],
+    ];
+    for (const [value, expected] of table) assert.equal(readInstant(at(value)), expected, String(value));
+  });
+
+  it('reads a bound without offset in the given zone, with the DST rule of toUtcIso', () => {
+    assert.equal(readInstant(at('2024-07-01T10:00:00'), 'Europe/Zurich'), Date.UTC(2024, 6, 1, 8));
+    assert.equal(readInstant(at('2024-07-01'), 'Europe/Zurich'), Date.UTC(2024, 5, 30, 22));
+    // skipped (02:30 -> 03:30 CEST) and doubled (02:30 -> the first, CEST) local times
+    assert.equal(readInstant(at('2024-03-31T02:30:00'), 'Europe/Zurich'), Date.UTC(2024, 2, 31, 1, 30));
+    assert.equal(readInstant(at('2024-10-27T02:30:00'), 'Europe/Zurich'), Date.UTC(2024, 9, 27, 0, 30));
+  });
+
+  it('refuses impossible dates and times, with or without an offset, naming the source', () => {
+    for (const text of [
+      '2024-02-30T00:00:00Z',
+      '2024-02-30T00:00:00',
+      '2024-02-30',
+      '2023-02-29',
+      '2024-13-01T00:00:00Z',
+      '2024-13-01',
+      '2024-01-15T24:00:01Z',
+      '2024-01-15T24:00:00',
+      '2024-01-15T23:60:00+01:00',
+      '2024-01-15T10:00:00+24:00',
+    ]) {
+      assert.throws(
+        () => readInstant(at(text), 'Europe/Zurich'),
+        (err: unknown) =>
+          err instanceof InputError &&
+          /^msg\.payload\.from names a date or time that does not exist, got '/.test(err.message),
+        text,
+      );
+    }
+  });
+
+  it('refuses what is not a time at all', () => {
+    const values = ['yesterday', '2024-03-01T10', '12abc', Number.NaN, {}, true, new Date(Number.NaN)];
+    values.forEach((value, i) => {
+      assert.throws(() => readInstant(at(value)), /msg\.payload\.from must be a date/, `value ${i}`);
+    });
+  });
+});
+
+describe('one answer for one time, whichever node reads it', () => {
+  // pfcam-events read its time range with Date.parse (Feb 30 became Mar 1, a date alone was midnight) while
+  // pfcam-query read msg.query with the time module (Feb 30 refused, a date alone refused).
+  const events = (from: unknown) =>
+    buildEventFilter({
+      nameFilter: 'any',
+      name: { value: undefined, source: 'name' },
+      from: { value: from, source: 'msg.payload.from' },
+      to: { value: undefined, source: 'msg.payload.to' },
+      newest: { value: undefined, source: 'msg.payload.n' },
+    }).fromMs;
+  const query = (from: unknown) => validateQuery({ from }).from;
+
+  it('gives the same instant for the same text', () => {
+    for (const text of [
+      '2024-03-01T10:00:00Z',
+      '2024-03-01T10:00:00',
+      '2024-03-01T10:00:00+05:30',
+      '2024-03-01',
+    ]) {
+      const ms = events(text);
+      assert.notEqual(ms, undefined);
+      assert.equal(query(text), new Date(ms!).toISOString(), text);
+    }
+  });
+
+  it('refuses Feb 30 in both, rolling it over in neither', () => {
+    for (const text of ['2024-02-30T00:00:00Z', '2024-02-30']) {
+      assert.throws(() => events(text), /does not exist/, text);
+      assert.throws(() => query(text), { key: 'errors.badQuery', params: { option: 'from' } }, text);
+    }
   });
 });

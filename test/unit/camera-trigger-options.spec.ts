@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import type { SourcedValue } from '../../lib/camera/node-property';
+import type { SourcedValue } from '../../lib/config/node-property';
 import {
   buildTriggerRequest,
   triggerNodeOptions,

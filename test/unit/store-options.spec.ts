@@ -7,7 +7,7 @@ import {
   parseStoreConfig,
   storeBaseDir,
 } from '../../lib/store/store-options';
-import { isValidTimeZone, toUtcIso } from '../../lib/store/zoned-time';
+import { isValidTimeZone, toUtcIso } from '../../lib/time/zoned-time';
 
 describe('store options', () => {
   it('puts the database and media under pfcam.dataDir from settings.js when it is set', () => {
