@@ -5,7 +5,12 @@ import { groupOf, previewSettings, settingsForm } from '../../lib/dashboard/came
 import { JobBoard, MAX_JOBS } from '../../lib/dashboard/jobs';
 import { recordingsQuery, scoped } from '../../lib/dashboard/recordings';
 import { DashboardError } from '../../lib/dashboard/dashboard-errors';
+import type { Principal } from '../../lib/auth/permissions';
+import { viewerOf, type Viewer } from '../../lib/store/viewed-marks';
 import { PRINCIPALS, scopedPrincipal } from '../helpers/dashboard-fixtures';
+
+/** What each query of a user carries: the user, whose own "viewed" marks it reads. */
+const own = (principal: Principal): { viewer: Viewer } => ({ viewer: viewerOf(principal) });
 
 describe('dashboard logic', () => {
   it('reads Range headers: first-last, open end, suffix, past the end, malformed', () => {
@@ -20,9 +25,11 @@ describe('dashboard logic', () => {
   });
 
   it('narrows every query to the camera scope, and to nothing when the scope and the filter do not meet', () => {
-    assert.deepEqual(scoped({}, PRINCIPALS.viewer), {});
-    assert.deepEqual(scoped({}, scopedPrincipal(['A'])), { cameras: ['A'] });
-    assert.deepEqual(scoped({ cameras: ['A', 'B'] }, scopedPrincipal(['B'])), { cameras: ['B'] });
+    assert.deepEqual(scoped({}, PRINCIPALS.viewer), own(PRINCIPALS.viewer));
+    const a = scopedPrincipal(['A']);
+    assert.deepEqual(scoped({}, a), { ...own(a), cameras: ['A'] });
+    const b = scopedPrincipal(['B']);
+    assert.deepEqual(scoped({ cameras: ['A', 'B'] }, b), { ...own(b), cameras: ['B'] });
     assert.equal(scoped({ cameras: ['A'] }, scopedPrincipal(['B'])), undefined);
     assert.equal(recordingsQuery({ camera: 'A' }, scopedPrincipal(['B'])), undefined);
   });
@@ -39,6 +46,7 @@ describe('dashboard logic', () => {
     refused({ flagged: 'maybe' }, /flagged/);
     refused({ sort: 'size' }, /unknown filter "sort"/);
     assert.deepEqual(recordingsQuery({ tag: 'gate', flagged: 'true' }, PRINCIPALS.viewer), {
+      ...own(PRINCIPALS.viewer),
       tags: ['gate'],
       flagged: true,
       limit: 50,
