@@ -26,18 +26,52 @@ const userDir = path.join(dataDir, 'node-red');
 const port = Number(process.env.PORT || 1880);
 const withSimulator = process.env.PFCAM_SIMULATOR !== '0';
 
-/** Makes the package visible to Node-RED as an installed module of the user directory. */
-function linkPackage() {
-  const scope = path.join(userDir, 'node_modules', '@pfcam');
-  fs.mkdirSync(scope, { recursive: true });
-  const link = path.join(scope, 'node-red-pfcam');
+/**
+ * The Node-RED to run: this project's, or the node-red package folder of another install that PFCAM_NODE_RED
+ * names (Node-RED 5 on Node.js 22, say).
+ */
+const nodeRedMain = process.env.PFCAM_NODE_RED
+  ? path.join(path.resolve(process.env.PFCAM_NODE_RED), 'red.js')
+  : require.resolve('node-red/red.js');
+
+/**
+ * Links `target` at `link`. What is there already is replaced (a link elsewhere, a broken link), unless it is
+ * a real folder and `keepInstalled` says to keep it (a module the user installed there).
+ */
+function linkTo(target, link, keepInstalled = false) {
+  fs.mkdirSync(path.dirname(link), { recursive: true });
+  let stat;
   try {
-    if (fs.realpathSync(link) === root) return;
-    fs.rmSync(link, { recursive: true, force: true });
+    stat = fs.lstatSync(link);
   } catch {
     // not there yet
   }
-  fs.symlinkSync(root, link, 'dir');
+  if (stat) {
+    if (!stat.isSymbolicLink() && keepInstalled) return;
+    let current;
+    try {
+      current = fs.realpathSync(link);
+    } catch {
+      // a broken link
+    }
+    if (current === fs.realpathSync(target)) return;
+    fs.rmSync(link, { recursive: true, force: true });
+  }
+  fs.symlinkSync(target, link, 'dir');
+}
+
+/**
+ * Makes the package and node-red-dashboard visible to Node-RED as installed modules of the user directory,
+ * where a site installs them (another Node-RED install does not look in this project's node_modules). A
+ * node-red-dashboard installed into the user directory is kept.
+ */
+function linkPackages() {
+  linkTo(root, path.join(userDir, 'node_modules', '@pfcam', 'node-red-pfcam'));
+  linkTo(
+    path.dirname(require.resolve('node-red-dashboard/package.json')),
+    path.join(userDir, 'node_modules', 'node-red-dashboard'),
+    true,
+  );
 }
 
 /**
@@ -97,7 +131,7 @@ async function startMqttStandIn() {
 
 async function main() {
   fs.mkdirSync(userDir, { recursive: true });
-  linkPackage();
+  linkPackages();
 
   const env = flowsEnv(process.env);
   const services = configuredServices(process.env);
@@ -150,7 +184,7 @@ async function main() {
 
   const child = spawn(
     process.execPath,
-    [require.resolve('node-red/red.js'), '--settings', path.join(root, 'settings.js'), '--userDir', userDir],
+    [nodeRedMain, '--settings', path.join(root, 'settings.js'), '--userDir', userDir],
     {
       stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, ...env, ...extraEnv, PFCAM_DATA: dataDir, PORT: String(port) },

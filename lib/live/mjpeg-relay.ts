@@ -15,11 +15,12 @@ import { boundaryOf, MultipartJpegParser, DEFAULT_MAX_FRAME_BYTES } from './mult
 /** One JPEG frame as the relay passes it on. */
 export interface LiveFrame {
   readonly seq: number;
+  /** The JPEG bytes (a view into `part`). */
   readonly data: Buffer;
   /** When the relay received it (ms since the epoch). */
   readonly receivedAt: number;
-  /** The part header viewers write before the bytes (built once for every viewer). */
-  readonly partHeader: Buffer;
+  /** The whole multipart part viewers write: header, bytes, CRLF (built once for every viewer). */
+  readonly part: Buffer;
 }
 
 /** Opens the camera's MJPEG stream; rejects when the camera cannot be reached. */
@@ -59,6 +60,8 @@ export interface MjpegRelayCounters {
 }
 
 export const MJPEG_BOUNDARY = 'pfcamlive';
+
+const CRLF = Buffer.from('\r\n', 'latin1');
 
 /** The Content-Type of what a viewer receives. */
 export const MJPEG_CONTENT_TYPE = `multipart/x-mixed-replace; boundary=${MJPEG_BOUNDARY}`;
@@ -119,11 +122,9 @@ export class MjpegViewer {
       this.close();
       return;
     }
-    this.target.cork();
-    this.target.write(frame.partHeader);
-    this.target.write(frame.data);
-    this.target.write('\r\n');
-    this.target.uncork();
+    // One write per frame, no cork(): on Node.js 22 a ServerResponse written between cork() and uncork() may
+    // never emit 'drain' (nodejs/node#60432), and the viewer would wait for it forever.
+    this.target.write(frame.part);
     this.sentFrames++;
   }
 }
@@ -328,15 +329,17 @@ export class MjpegRelay extends EventEmitter {
     }
     this.lastPassedAt = now;
     const seq = ++this.seq;
+    const header = Buffer.from(
+      `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${data.length}\r\n` +
+        `X-Frame: ${seq}\r\n\r\n`,
+      'latin1',
+    );
+    const part = Buffer.concat([header, data, CRLF]);
     const frame: LiveFrame = {
       seq,
-      data,
+      data: part.subarray(header.length, header.length + data.length),
       receivedAt: now,
-      partHeader: Buffer.from(
-        `--${MJPEG_BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${data.length}\r\n` +
-          `X-Frame: ${seq}\r\n\r\n`,
-        'latin1',
-      ),
+      part,
     };
     this.latest = frame;
     for (const subscriber of [...this.subscribers]) subscriber(frame);

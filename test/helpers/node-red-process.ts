@@ -3,10 +3,11 @@
  * directory: for tests of the shipped flows and examples and of crashes (SIGKILL) and restarts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { NODE_RED_MAIN, installIntoUserDir } from './node-red-install';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -56,13 +57,7 @@ export class NodeRedProcess {
   /** Creates the user directory (unless given) and starts Node-RED; resolves once the flows have started. */
   static async start(options: NodeRedProcessOptions = {}): Promise<NodeRedProcess> {
     const userDir = options.userDir ?? mkdtempSync(join(tmpdir(), 'pfcam-nr-'));
-    const scope = join(userDir, 'node_modules', '@pfcam');
-    mkdirSync(scope, { recursive: true });
-    try {
-      symlinkSync(root, join(scope, 'node-red-pfcam'), 'dir');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    installIntoUserDir(userDir);
     if (options.flows) writeFileSync(join(userDir, 'flows.json'), JSON.stringify(options.flows));
     const port = await freePort();
     if (options.shippedSettings) {
@@ -185,16 +180,7 @@ export class NodeRedProcess {
     const from = this.output.length;
     const child = spawn(
       process.execPath,
-      [
-        // PFCAM_NODE_RED: the node-red package folder of another Node-RED install (the Node-RED 5 CI job).
-        process.env.PFCAM_NODE_RED
-          ? join(process.env.PFCAM_NODE_RED, 'red.js')
-          : require.resolve('node-red/red.js'),
-        '--settings',
-        this.settingsFile,
-        '--userDir',
-        this.userDir,
-      ],
+      [NODE_RED_MAIN, '--settings', this.settingsFile, '--userDir', this.userDir],
       { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...this.env } },
     );
     this.child = child;

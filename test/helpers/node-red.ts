@@ -2,11 +2,10 @@
  * The real Node-RED runtime for node tests (node-red-node-test-helper), and small typed factories for test flows.
  */
 import helper from 'node-red-node-test-helper';
+import { NODE_RED_DIR } from './node-red-install';
 
-// PFCAM_NODE_RED: the node-red package folder of another Node-RED install (the Node-RED 5 CI job).
-helper.init(
-  process.env.PFCAM_NODE_RED ? require.resolve(process.env.PFCAM_NODE_RED) : require.resolve('node-red'),
-);
+// the runtime under test: this project's Node-RED, or the one PFCAM_NODE_RED names (the Node-RED 5 CI job)
+helper.init(require.resolve(NODE_RED_DIR));
 
 export { helper };
 

@@ -4,11 +4,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:tls';
 import { join, resolve } from 'node:path';
+import { NODE_RED_MAIN, installIntoUserDir } from './node-red-install';
 
 const root = resolve(__dirname, '..', '..');
 
@@ -121,17 +122,12 @@ export class ShippedNodeRed {
   static spawn(dir: string, env: Record<string, string>, flows: unknown[] = []): ShippedNodeRed {
     const dataDir = join(dir, 'data');
     const userDir = join(dir, 'node-red');
-    mkdirSync(join(userDir, 'node_modules', '@pfcam'), { recursive: true });
-    try {
-      symlinkSync(root, join(userDir, 'node_modules', '@pfcam', 'node-red-pfcam'), 'dir');
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+    installIntoUserDir(userDir);
     writeFileSync(join(userDir, 'flows.json'), JSON.stringify(flows));
     mkdirSync(dataDir, { recursive: true });
     const child = spawn(
       process.execPath,
-      [require.resolve('node-red/red.js'), '--settings', join(root, 'settings.js'), '--userDir', userDir],
+      [NODE_RED_MAIN, '--settings', join(root, 'settings.js'), '--userDir', userDir],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, PFCAM_DATA: dataDir, PFCAM_CREDENTIAL_SECRET: 'test-secret', ...env },

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +17,7 @@ import { Users } from '../../lib/auth/users';
 import { S3Backup } from '../../lib/backup/s3-backup';
 import { Database } from '../../lib/store/database';
 import { EventStore } from '../../lib/store/event-store';
+import { NODE_RED_MAIN, installIntoUserDir } from '../helpers/node-red-install';
 import { freePort } from '../helpers/node-red-process';
 import { freshTotpCode } from '../helpers/totp-codes';
 import { addStoredRecording, startFauxS3, type FauxS3 } from './backup-fixtures';
@@ -69,13 +70,11 @@ class App {
   static async start(dataDir: string): Promise<App> {
     const userDir = join(dataDir, 'node-red');
     // the package is installed again after a restore (node_modules is never part of a backup)
-    mkdirSync(join(userDir, 'node_modules', '@pfcam'), { recursive: true });
-    if (!existsSync(join(userDir, 'node_modules', '@pfcam', 'node-red-pfcam')))
-      symlinkSync(root, join(userDir, 'node_modules', '@pfcam', 'node-red-pfcam'), 'dir');
+    installIntoUserDir(userDir);
     const port = await freePort();
     const child = spawn(
       process.execPath,
-      [require.resolve('node-red/red.js'), '--settings', join(root, 'settings.js'), '--userDir', userDir],
+      [NODE_RED_MAIN, '--settings', join(root, 'settings.js'), '--userDir', userDir],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {

@@ -15,19 +15,16 @@ import smtpNode from '../../nodes/pfcam-smtp/pfcam-smtp';
 import storeNode from '../../nodes/pfcam-store/pfcam-store';
 import webhookNode from '../../nodes/pfcam-webhook/pfcam-webhook';
 import { helper, type FlowNode } from '../helpers/node-red';
+import { coreNodeModule } from '../helpers/node-red-install';
 import { Recorder } from '../helpers/notify-fixtures';
 import { Mosquitto } from '../helpers/notify-servers';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const mqttNodes = require('@node-red/nodes/core/network/10-mqtt.js') as unknown;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const functionNode = require('@node-red/nodes/core/function/10-function.js') as unknown;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const linkNodes = require('@node-red/nodes/core/common/60-link.js') as unknown;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const commentNode = require('@node-red/nodes/core/common/90-comment.js') as unknown;
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const changeNode = require('@node-red/nodes/core/function/15-change.js') as unknown;
+// the core nodes of the runtime under test (Node-RED 4 or 5)
+const mqttNodes = coreNodeModule('core/network/10-mqtt.js');
+const functionNode = coreNodeModule('core/function/10-function.js');
+const linkNodes = coreNodeModule('core/common/60-link.js');
+const commentNode = coreNodeModule('core/common/90-comment.js');
+const changeNode = coreNodeModule('core/function/15-change.js');
 
 interface Published {
   topic: string;

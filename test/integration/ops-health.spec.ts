@@ -6,7 +6,6 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, symlinkSync } from 'node:fs';
 import { mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,6 +16,7 @@ import { Users } from '../../lib/auth/users';
 import { Database } from '../../lib/store/database';
 import type { HealthReport } from '../../lib/ops/health-report';
 import { startCamera, type SimulatedCamera } from '../../simulator';
+import { NODE_RED_MAIN, installIntoUserDir } from '../helpers/node-red-install';
 import { freePort } from '../helpers/node-red-process';
 import { freshTotpCode } from '../helpers/totp-codes';
 import { waitFor } from '../helpers/wait-for';
@@ -59,8 +59,7 @@ describe('health report of the shipped application (real Node-RED, simulator)', 
     dir = await mkdtemp(join(tmpdir(), 'pfcam-health-'));
     data = join(dir, 'data');
     const userDir = join(data, 'node-red');
-    mkdirSync(join(userDir, 'node_modules', '@pfcam'), { recursive: true });
-    symlinkSync(root, join(userDir, 'node_modules', '@pfcam', 'node-red-pfcam'), 'dir');
+    installIntoUserDir(userDir);
     camera = await startCamera({ serialNumber: 'PFC4-HEALTH-1' });
     await writeFile(
       join(userDir, 'flows.json'),
@@ -102,7 +101,7 @@ describe('health report of the shipped application (real Node-RED, simulator)', 
     base = `http://127.0.0.1:${port}`;
     child = spawn(
       process.execPath,
-      [require.resolve('node-red/red.js'), '--settings', join(root, 'settings.js'), '--userDir', userDir],
+      [NODE_RED_MAIN, '--settings', join(root, 'settings.js'), '--userDir', userDir],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: {

@@ -11,11 +11,12 @@ import smtpNode from '../../nodes/pfcam-smtp/pfcam-smtp';
 import storeNode from '../../nodes/pfcam-store/pfcam-store';
 import webhookNode from '../../nodes/pfcam-webhook/pfcam-webhook';
 import { helper, type FlowNode } from '../helpers/node-red';
+import { coreNodeModule } from '../helpers/node-red-install';
 import { Recorder } from '../helpers/notify-fixtures';
 import { TestHttpReceiver, TestSmtpServer, freePort } from '../helpers/notify-servers';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const catchNode = require('@node-red/nodes/core/common/25-catch.js') as unknown;
+// the catch node of the runtime under test (Node-RED 4 or 5)
+const catchNode = coreNodeModule('core/common/25-catch.js');
 
 const COMMON = '@pfcam/node-red-pfcam/pfcam-camera:common.';
 const PASSWORD = 'smtp-Pa55word-xyz';

@@ -5,6 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NODE_RED_DIR } from '../helpers/node-red-install';
 import { NodeRedProcess } from '../helpers/node-red-process';
 
 const root = join(__dirname, '..', '..');
@@ -44,6 +45,29 @@ describe('shipped flows and examples', function () {
 
   after(async () => {
     await nodeRed?.dispose();
+  });
+
+  it('runs the Node-RED under test (the one PFCAM_NODE_RED names, else the project one) on this Node.js', () => {
+    const { version } = JSON.parse(readFileSync(join(NODE_RED_DIR, 'package.json'), 'utf8')) as {
+      version: string;
+    };
+    assert.match(nodeRed.log, new RegExp(`Node-RED version: v${version.replace(/\./g, '\\.')}\\b`));
+    assert.match(nodeRed.log, new RegExp(`Node\\.js +version: ${process.version.replace(/\./g, '\\.')}\\b`));
+  });
+
+  it('loads node-red-dashboard and the package from the user directory, where a site installs them', async () => {
+    const res = await fetch(`${nodeRed.url}/nodes`, { headers: { accept: 'application/json' } });
+    const sets = (await res.json()) as { module: string; local?: boolean; types: string[] }[];
+    for (const module of ['node-red-dashboard', '@pfcam/node-red-pfcam']) {
+      const own = sets.filter((s) => s.module === module);
+      assert.ok(own.length > 0, `${module} is not loaded`);
+      assert.ok(
+        own.every((s) => s.local === true),
+        `${module} is not loaded from the user directory`,
+      );
+    }
+    for (const type of ['ui_base', 'ui_tab', 'ui_group', 'ui_template', 'ui_toast', 'ui_ui_control'])
+      assert.ok(types.has(type), `${type} is not registered`);
   });
 
   it('registers every node type of the package', () => {
