@@ -41,7 +41,13 @@ import {
   recordingId,
   recordingsQuery,
 } from '../../lib/dashboard/recordings';
-import { retentionDryRun, systemStatus } from '../../lib/dashboard/system';
+import {
+  REBUILD_JOB,
+  rebuildIndex,
+  retentionDryRun,
+  systemStatus,
+  type BackupBucket,
+} from '../../lib/dashboard/system';
 import { InputError, PfcamError, errorText } from '../../lib/errors';
 import { inCameraScope } from '../../lib/auth/permissions';
 import { HEALTH_CONTENT_TYPE, healthReport, healthStatusCode } from '../../lib/ops/health-report';
@@ -61,6 +67,11 @@ export interface DashboardContext {
   readonly reboots: RebootCounter;
   /** The retention policy the System screen shows and dry-runs; null when no retention node is named. */
   retentionPolicy(): RetentionOptions | null;
+  /**
+   * The S3 bucket the backup writes to, for "Rebuild the index from S3"; null (or absent) when the dashboard
+   * names no S3 configuration. Throws when the configuration is not usable.
+   */
+  backupBucket?(): BackupBucket | null;
   /** Tells every open page that something changed (no data: the pages fetch). */
   changed(what: { changed: 'recordings' | 'cameras' | 'alerts'; camera?: string }): void;
   /** How long a restart may take (ms). */
@@ -507,7 +518,7 @@ export function dashboardRoutes(ctx: DashboardContext): ApiRoute[] {
       method: 'GET',
       path: '/jobs/:id',
       permission: 'cameras:view',
-      summary: 'A job the caller started (settings write, reboot, clock fix)',
+      summary: 'A job the caller started (settings write, reboot, clock fix, rebuild of the index)',
       handler: safe((req) => Promise.resolve(json(ctx.jobs.get(req.principal, req.params.id ?? '')))),
     },
     {
@@ -563,8 +574,53 @@ export function dashboardRoutes(ctx: DashboardContext): ApiRoute[] {
       method: 'GET',
       path: '/system',
       permission: 'system:manage',
-      summary: 'Local storage, backup backlog, retention policy',
-      handler: safe(async () => json(await systemStatus(await openStore(ctx), ctx.retentionPolicy()))),
+      summary: 'Local storage, backup backlog, retention policy, the last rebuild of the index from S3',
+      handler: safe(async () => {
+        const status = await systemStatus(await openStore(ctx), ctx.retentionPolicy());
+        let available = false;
+        try {
+          available = (ctx.backupBucket?.() ?? null) !== null;
+        } catch {
+          available = false;
+        }
+        return json({ ...status, rebuild: { available, job: ctx.jobs.latest(REBUILD_JOB) ?? null } });
+      }),
+    },
+    {
+      method: 'POST',
+      path: '/system/rebuild-index',
+      permission: 'system:manage',
+      audit: true,
+      summary:
+        'Rebuild the index from S3: add the backed-up recordings the index lacks (a job; nothing is deleted)',
+      handler: safe(async (req) => {
+        let bucket: BackupBucket | null;
+        try {
+          bucket = ctx.backupBucket?.() ?? null;
+        } catch (err) {
+          throw new DashboardError(409, 'errors.noBackup', `the S3 backup is not usable: ${errorText(err)}`);
+        }
+        if (!bucket)
+          throw new DashboardError(409, 'errors.noBackup', 'no S3 backup is configured for this dashboard');
+        const store = await openStore(ctx);
+        // checked and started in one turn: two requests at once cannot both start one
+        const running = ctx.jobs.latest(REBUILD_JOB);
+        if (running?.state === 'running')
+          return json(
+            {
+              error: { key: 'errors.rebuildRunning', message: 'a rebuild of the index is running already' },
+              job: running,
+            },
+            409,
+          );
+        const from = bucket;
+        const job = ctx.jobs.start(req.principal, REBUILD_JOB, null, async (progress) => {
+          const result = await rebuildIndex(store, from, { actor: req.principal.name, onProgress: progress });
+          if (result.added > 0) ctx.changed({ changed: 'recordings' });
+          return result;
+        });
+        return json(job, 202);
+      }),
     },
     {
       method: 'POST',

@@ -967,6 +967,7 @@ async function systemScreen(view, api) {
       dry,
     );
   }
+  view.append(rebuildSection(api, s.rebuild));
   view.append(
     table(
       'Storage per camera',
@@ -980,6 +981,76 @@ async function systemScreen(view, api) {
       ),
     ),
   );
+}
+
+/** The figures of a rebuild of the index (while it runs, and its result), as text. */
+function rebuildFigures(r) {
+  if (!r) return '';
+  return `${r.found} recordings found in the bucket, ${r.added} added, ${r.skipped} skipped, ${r.errors} errors`;
+}
+
+/**
+ * "Rebuild the index from S3" (admins): starts the job, follows it (progress, then the result), and shows the
+ * last one when the screen is opened again. Refused by the server while one runs.
+ */
+function rebuildSection(api, rebuild) {
+  const box = el('section', { class: 'pfcam-rebuild', 'aria-label': 'Rebuild the index from S3' }, [
+    el('h3', { text: 'Rebuild the index from S3' }),
+    el('p', {
+      text: 'Adds the recordings backed up in the bucket that the index lacks. Nothing local is deleted or changed.',
+    }),
+  ]);
+  const state = el('p', { class: 'pfcam-rebuild-state', role: 'status', 'aria-live': 'polite' });
+  const failures = el('ul', { class: 'pfcam-rebuild-failures' });
+  if (!rebuild || !rebuild.available) {
+    box.append(statusLine('No S3 backup is configured for this dashboard.'));
+    return box;
+  }
+  let following = false;
+  function show(job) {
+    clear(failures);
+    if (job.state === 'running') {
+      state.textContent = `Rebuilding the index… ${job.progress ? rebuildFigures(job.progress) : 'reading the bucket'}`;
+    } else if (job.state === 'failed') {
+      state.textContent = `The rebuild failed: ${job.error ? job.error.message : ''}`;
+    } else {
+      state.textContent = `Rebuild done: ${rebuildFigures(job.result)}.`;
+      for (const f of (job.result && job.result.failures) || [])
+        failures.append(el('li', { text: `${f.key}: ${f.error}` }));
+    }
+    start.disabled = job.state === 'running';
+  }
+  async function followJob(job) {
+    if (following) return;
+    following = true;
+    try {
+      let j = job;
+      let shown = false;
+      show(j);
+      // until it ends, or the screen is drawn again (the new drawing follows it)
+      while (j.state === 'running') {
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        if (box.isConnected) shown = true;
+        else if (shown) return;
+        j = await api.get(`/jobs/${job.id}`);
+        show(j);
+      }
+    } finally {
+      following = false;
+    }
+  }
+  const start = button('Rebuild the index from S3', () =>
+    act(
+      api.post('/system/rebuild-index', {}).then(followJob, (err) => {
+        if (err instanceof ApiError && err.status === 409 && err.body && err.body.job)
+          return followJob(err.body.job);
+        throw err;
+      }),
+    ),
+  );
+  box.append(start, state, failures);
+  if (rebuild.job) void followJob(rebuild.job).catch((err) => (state.textContent = errorText(err)));
+  return box;
 }
 
 /** Moves the live elements of the old view into the same places of the new one: what plays keeps playing. */

@@ -17,6 +17,8 @@ export interface JobView {
   state: JobState;
   startedAt: string;
   endedAt: string | null;
+  /** How far the work is, while it runs (public data only: the work reports it). */
+  progress: unknown;
   /** What the work resolved with (public data only: the caller shapes it). */
   result: unknown;
   error: { key: string; message: string } | null;
@@ -34,8 +36,16 @@ export class JobBoard {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Starts `work` and returns its job at once; the work's rejection becomes the job's error. */
-  start(principal: Principal, kind: string, camera: string | null, work: () => Promise<unknown>): JobView {
+  /**
+   * Starts `work` and returns its job at once; the work's rejection becomes the job's error. The work may report
+   * its progress through the function it is given (what the job shows while it runs).
+   */
+  start(
+    principal: Principal,
+    kind: string,
+    camera: string | null,
+    work: (progress: (now: unknown) => void) => Promise<unknown>,
+  ): JobView {
     const job: Job = {
       id: randomUUID(),
       kind,
@@ -43,6 +53,7 @@ export class JobBoard {
       state: 'running',
       startedAt: new Date(this.now()).toISOString(),
       endedAt: null,
+      progress: null,
       result: null,
       error: null,
       owner: { kind: principal.kind, id: principal.id },
@@ -50,8 +61,11 @@ export class JobBoard {
     };
     this.jobs.set(job.id, job);
     this.prune();
+    const progress = (now: unknown): void => {
+      if (job.state === 'running') job.progress = now ?? null;
+    };
     job.done = Promise.resolve()
-      .then(work)
+      .then(() => work(progress))
       .then(
         (result) => {
           job.state = 'done';
@@ -74,6 +88,13 @@ export class JobBoard {
     const mine = job && job.owner.kind === principal.kind && job.owner.id === principal.id;
     if (!job || !(mine || principal.role === 'admin')) throw notFound('job');
     return view(job);
+  }
+
+  /** The newest job of `kind` (running or ended), or undefined. */
+  latest(kind: string): JobView | undefined {
+    let found: Job | undefined;
+    for (const job of this.jobs.values()) if (job.kind === kind) found = job;
+    return found && view(found);
   }
 
   /** Resolves when the job has ended (tests, shutdown). */
@@ -104,6 +125,7 @@ function view(job: Job): JobView {
     state: job.state,
     startedAt: job.startedAt,
     endedAt: job.endedAt,
+    progress: job.progress,
     result: job.result,
     error: job.error,
   };

@@ -9,7 +9,7 @@ import type { EventRecord, EventStore } from '../store/event-store';
 import { normaliseTags } from '../store/event-store';
 import { queryEvents, validateQuery, type EventQuery } from '../store/query';
 import { isViewed, setViewed, viewerOf } from '../store/viewed-marks';
-import { localParts } from '../time/zoned-time';
+import { localParts, zoneOffsetMs } from '../time/zoned-time';
 import { badRequest, notFound } from './dashboard-errors';
 
 /** Rows per page of the Recordings table (default and maximum). */
@@ -48,9 +48,41 @@ export interface RecordingsPage {
 
 const pad = (n: number): string => String(n).padStart(2, '0');
 
-/** `YYYY-MM-DD HH:MM:SS` of a UTC instant in `timeZone`. */
+const HOUR_MS = 3_600_000;
+/** Per zone, per UTC hour: the zone's offset when it holds for the whole hour, null when it changes within. */
+const hourOffsets = new Map<string, Map<number, number | null>>();
+const MAX_HOURS_KEPT = 50_000;
+
+/** The zone's offset (ms) for the whole UTC hour of `utcMs`, or null when a transition falls inside it. */
+function hourOffset(utcMs: number, timeZone: string): number | null {
+  let hours = hourOffsets.get(timeZone);
+  if (!hours) hourOffsets.set(timeZone, (hours = new Map<number, number | null>()));
+  const hour = Math.floor(utcMs / HOUR_MS);
+  let offset = hours.get(hour);
+  if (offset === undefined) {
+    const start = zoneOffsetMs(hour * HOUR_MS, timeZone);
+    // one offset at both ends of the hour: no transition inside (zones change at most once in an hour)
+    offset = start === zoneOffsetMs((hour + 1) * HOUR_MS - 1000, timeZone) ? start : null;
+    if (hours.size >= MAX_HOURS_KEPT) hours.clear();
+    hours.set(hour, offset);
+  }
+  return offset;
+}
+
+/**
+ * `YYYY-MM-DD HH:MM:SS` of a UTC instant in `timeZone`. A page shows many rows: the zone's offset is looked up
+ * once per hour of time (Intl is slow per call) and the wall clock computed from it.
+ */
 export function localTimeText(utcIso: string, timeZone: string): string {
-  const p = localParts(Date.parse(utcIso), timeZone);
+  const utcMs = Date.parse(utcIso);
+  const offset = Number.isFinite(utcMs) ? hourOffset(utcMs, timeZone) : null;
+  if (offset !== null) {
+    const d = new Date(Math.floor(utcMs / 1000) * 1000 + offset);
+    const year = d.getUTCFullYear();
+    if (year >= 1000 && year <= 9999)
+      return `${year}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
+  }
+  const p = localParts(utcMs, timeZone);
   return `${p.year}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`;
 }
 

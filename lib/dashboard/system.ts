@@ -1,9 +1,11 @@
 /**
  * The System screen's data (admin): local storage (disk and per camera), the backup backlog, and the retention
  * policy with a dry run of what it would delete next. The retention run itself belongs to lib/retention; the
- * dry run changes nothing.
+ * dry run changes nothing. "Rebuild the index from S3" adds the recordings of the backup bucket the index lacks.
  */
 import type { Backlog } from '../store/backup-outbox';
+import { rebuildIndexFromS3, type RebuildReport } from '../backup/rebuild';
+import type { S3Objects } from '../backup/s3-objects';
 import { Retention } from '../retention/retention';
 import type { RetentionOptions } from '../retention/retention-options';
 import type { EventStore } from '../store/event-store';
@@ -74,4 +76,57 @@ export async function retentionDryRun(
       reason: r.reason,
     })),
   };
+}
+
+/** The bucket the backup writes to: what "Rebuild the index from S3" reads. */
+export interface BackupBucket {
+  objects: S3Objects;
+  /** The site's key prefix ('' for none). */
+  prefix: string;
+}
+
+/** "Rebuild the index from S3" as the System screen shows it: while it runs (progress) and at the end. */
+export interface RebuildSummary {
+  /** Recordings found in the bucket (manifests read). */
+  found: number;
+  /** Recordings added to the index. */
+  added: number;
+  /** Recordings skipped: the index has them already, or their manifest is not valid. */
+  skipped: number;
+  /** Recordings that could not be read or added. */
+  errors: number;
+  /** The first failures: the object key and why. */
+  failures: { key: string; error: string }[];
+}
+
+export const REBUILD_JOB = 'rebuildIndex';
+const FAILURES_SHOWN = 20;
+
+function summary(report: RebuildReport): RebuildSummary {
+  return {
+    found: report.manifests,
+    added: report.inserted,
+    skipped: report.existing + report.invalid,
+    errors: report.failures.length,
+    failures: report.failures.slice(0, FAILURES_SHOWN),
+  };
+}
+
+/**
+ * Adds to the index every recording of the bucket it lacks (lib/backup/rebuild), reporting the figures after
+ * each manifest. Only adds: no local file and no row is deleted or changed, and no media is downloaded (a
+ * recording known only from the bucket is listed as archived there).
+ */
+export async function rebuildIndex(
+  store: EventStore,
+  bucket: BackupBucket,
+  options: { actor: string; onProgress?: (now: RebuildSummary) => void; signal?: AbortSignal },
+): Promise<RebuildSummary> {
+  const report = await rebuildIndexFromS3(store, bucket.objects, bucket.prefix, {
+    download: false,
+    actor: options.actor,
+    ...(options.signal ? { signal: options.signal } : {}),
+    onProgress: (now) => options.onProgress?.(summary(now)),
+  });
+  return summary(report);
 }

@@ -13,7 +13,10 @@ import {
 import { isValidTimeZone } from '../../lib/time/zoned-time';
 import type { ApiRoute } from '../../dashboard/api/api-route';
 import { dashboardRoutes } from '../../dashboard/api/dashboard-routes';
+import { S3Objects } from '../../lib/backup/s3-objects';
+import type { BackupBucket } from '../../lib/dashboard/system';
 import { handleClose } from '../shared/input';
+import { isS3ConfigNode } from '../pfcam-s3/s3-node';
 import { isStoreHandle } from '../pfcam-store/store-handle';
 import type { ChangePush, UiConfigHandle } from './ui-config-handle';
 
@@ -21,6 +24,8 @@ interface UiConfigDef extends NodeDef {
   store: string;
   timeZone: string;
   retention?: string;
+  /** The `pfcam-s3` config node of the backup: "Rebuild the index from S3" on the System screen reads it. */
+  s3?: string;
 }
 
 type RegisterRoutes = (owner: string, routes: readonly ApiRoute[]) => () => void;
@@ -122,6 +127,19 @@ export default function (RED: NodeAPI): void {
       return policy;
     };
 
+    let bucket: BackupBucket | undefined;
+    /** The backup's bucket (one client for the node's life), null without a pfcam-s3 node; throws when invalid. */
+    const backupBucket = (): BackupBucket | null => {
+      if (!def.s3) return null;
+      const s3 = RED.nodes.getNode(def.s3);
+      if (!isS3ConfigNode(s3)) return null;
+      if (!bucket) {
+        const { client, options } = s3.target();
+        bucket = { objects: new S3Objects(client, options), prefix: options.prefix };
+      }
+      return bucket;
+    };
+
     node.addWidget = (push) => {
       widgets.add(push);
       return () => {
@@ -148,6 +166,7 @@ export default function (RED: NodeAPI): void {
       jobs,
       reboots,
       retentionPolicy,
+      backupBucket,
       changed: (change) => node.changed(change),
     });
     const register = routeRegistry();

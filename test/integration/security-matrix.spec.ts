@@ -107,6 +107,7 @@ const HARMLESS: Readonly<Record<string, HarmlessRequest>> = {
   'PUT /cameras/:serial/live/:resource': { body: { matrix: 1 } }, // unknown control: 400
   'PUT /alerts/preferences': { body: { kinds: ['matrix'] } }, // unknown kind: 400
   'POST /system/retention/dry-run': { body: {} }, // nothing is deleted
+  'POST /system/rebuild-index': { body: {} }, // no S3 backup named by this dashboard: 409
   'POST /live/:camera/snapshot/record': { body: {} }, // a recording on a simulated camera: harmless
 };
 

@@ -3,7 +3,8 @@ import { strict as assert } from 'node:assert';
 import { parseRange } from '../../lib/dashboard/byte-range';
 import { groupOf, previewSettings, settingsForm } from '../../lib/dashboard/camera-settings';
 import { JobBoard, MAX_JOBS } from '../../lib/dashboard/jobs';
-import { recordingsQuery, scoped } from '../../lib/dashboard/recordings';
+import { localTimeText, recordingsQuery, scoped } from '../../lib/dashboard/recordings';
+import { localParts } from '../../lib/time/zoned-time';
 import { DashboardError } from '../../lib/dashboard/dashboard-errors';
 import type { Principal } from '../../lib/auth/permissions';
 import { viewerOf, type Viewer } from '../../lib/store/viewed-marks';
@@ -22,6 +23,33 @@ describe('dashboard logic', () => {
     assert.deepEqual(parseRange('bytes=100-', 100), { kind: 'unsatisfiable' });
     assert.deepEqual(parseRange('bytes=5-2', 100), { kind: 'unsatisfiable' });
     assert.deepEqual(parseRange('items=1-2', 100), { kind: 'whole' });
+  });
+
+  it("writes a recording's local time like the time zone's own rules, across every transition of a year", () => {
+    const pad = (n: number): string => String(n).padStart(2, '0');
+    const byIntl = (iso: string, zone: string): string => {
+      const p = localParts(Date.parse(iso), zone);
+      return `${p.year}-${pad(p.month)}-${pad(p.day)} ${pad(p.hour)}:${pad(p.minute)}:${pad(p.second)}`;
+    };
+    // half-hour DST (Lord Howe), a 45-minute offset, both hemispheres, a zone without DST
+    const zones = ['Europe/Zurich', 'America/New_York', 'Australia/Lord_Howe', 'Asia/Kathmandu', 'UTC'];
+    const start = Date.parse('2026-01-01T00:00:00.250Z');
+    for (const zone of zones) {
+      // every 40 min 17 s over a year: each transition is crossed, with instants on both sides of it
+      for (let t = start; t < start + 366 * 86_400_000; t += 2_417_000) {
+        const iso = new Date(t).toISOString();
+        assert.equal(localTimeText(iso, zone), byIntl(iso, zone), `${iso} in ${zone}`);
+      }
+    }
+    // the instants around the spring and autumn changes of Zurich, to the second
+    for (const iso of [
+      '2026-03-29T00:59:59Z',
+      '2026-03-29T01:00:00Z',
+      '2026-10-25T00:59:59Z',
+      '2026-10-25T01:00:00Z',
+    ])
+      assert.equal(localTimeText(iso, 'Europe/Zurich'), byIntl(iso, 'Europe/Zurich'), iso);
+    assert.equal(localTimeText('2026-03-29T01:00:00Z', 'Europe/Zurich'), '2026-03-29 03:00:00');
   });
 
   it('narrows every query to the camera scope, and to nothing when the scope and the filter do not meet', () => {
