@@ -1,8 +1,10 @@
 /**
  * Ingest, in one run, in real Node-RED processes against simulated cameras:
  * - new-recording latency (recording made on the camera -> stored and indexed), with the camera's live feed
- *   (SSE) and with polling only;
+ *   (SSE) and with polling only, the three sides fed the same recordings at the same moments (latencyRounds);
+ * - the CPU time of one list poll, ours polling every second against the baseline polling every second;
  * - ingest throughput and peak memory (RSS of the Node-RED process) while a backlog of recordings comes in;
+ * - the cost of the store's `synchronous = FULL` against NORMAL (insert rate, commit latency);
  * - the store's query times at 1 million recordings (measured by bench/store-query.ts: its last results are
  *   reported here; `BENCH_INGEST_STORE=1` runs it again first).
  *
@@ -14,352 +16,188 @@
  * it has seen when Node-RED restarts; our nodes do all of that, and are configured here without thumbnails so
  * that both sides move the same bytes.
  *
- * `BENCH_INGEST_RECORDINGS` (default 60) and `BENCH_INGEST_VIDEO_MB` (default 4) size the throughput run.
+ * `BENCH_INGEST_RECORDINGS` (default 60) and `BENCH_INGEST_VIDEO_MB` (default 4) size the throughput run;
+ * `BENCH_INGEST_ROUNDS` (3), `BENCH_INGEST_SAMPLES` (22 per round), `BENCH_INGEST_LATENCY_CAMERAS` (10) and
+ * `BENCH_INGEST_IDLE_S` (15) the latency rounds; `BENCH_INGEST_SYNC_INSERTS` (500) the FULL / NORMAL run.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import type { CameraEvent } from '../lib/camera/types';
+import { EventStore } from '../lib/store/event-store';
 import { startCameras, type SimulatedCamera } from '../simulator';
-import { freePort } from '../test/helpers/node-red-process';
+import {
+  CpuWindow,
+  NodeRed,
+  ROOT,
+  baselineFlow,
+  loadAverage,
+  ourFlow,
+  quantile,
+  rssMb,
+  sleep,
+} from './_harness';
 import type { BenchResult, BenchRow } from './run';
 
-const ROOT = resolve(__dirname, '..');
-const LATENCY_SAMPLES = Number(process.env.BENCH_INGEST_LATENCY_SAMPLES ?? 20);
+const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 3);
+/** Recordings per round (every side sees each of them). */
+const SAMPLES = Number(process.env.BENCH_INGEST_SAMPLES ?? 22);
+const LATENCY_CAMERAS = Number(process.env.BENCH_INGEST_LATENCY_CAMERAS ?? 10);
+const IDLE_SECONDS = Number(process.env.BENCH_INGEST_IDLE_S ?? 15);
+const SYNC_INSERTS = Number(process.env.BENCH_INGEST_SYNC_INSERTS ?? 500);
 const THROUGHPUT_RECORDINGS = Number(process.env.BENCH_INGEST_RECORDINGS ?? 60);
 const VIDEO_MB = Number(process.env.BENCH_INGEST_VIDEO_MB ?? 4);
 const CAMERAS = 3;
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+interface Side {
+  name: 'sse' | 'poll' | 'baseline';
+  flow: (cameras: readonly SimulatedCamera[], dataDir: string) => unknown[];
+}
 
-/** A Node-RED process with this package installed and `sqlite3` offered to function nodes. */
-class NodeRed {
-  private output = '';
-  private peak = 0;
-  private current = 0;
-  private sampler: NodeJS.Timeout | undefined;
-  private constructor(
-    private readonly child: ChildProcess,
-    readonly userDir: string,
-  ) {}
-
-  static async start(flows: unknown[]): Promise<NodeRed> {
-    const userDir = await mkdtemp(join(tmpdir(), 'pfcam-bench-nr-'));
-    await mkdir(join(userDir, 'node_modules', '@pfcam'), { recursive: true });
-    await symlink(ROOT, join(userDir, 'node_modules', '@pfcam', 'node-red-pfcam'), 'dir');
-    await writeFile(join(userDir, 'flows.json'), JSON.stringify(flows));
-    const settings = `module.exports = {
-  uiPort: ${await freePort()},
-  uiHost: '127.0.0.1',
-  flowFile: 'flows.json',
-  credentialSecret: 'bench',
-  logging: { console: { level: 'info' } },
-  diagnostics: { enabled: false },
-  telemetry: { enabled: false },
-  pfcam: { dataDir: ${JSON.stringify(join(userDir, 'pfcam'))} },
-  functionGlobalContext: { sqlite3: require(${JSON.stringify(require.resolve('sqlite3'))}) },
-};\n`;
-    await writeFile(join(userDir, 'settings.js'), settings);
-    const child = spawn(
-      process.execPath,
-      [require.resolve('node-red/red.js'), '--settings', join(userDir, 'settings.js'), '--userDir', userDir],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    const nr = new NodeRed(child, userDir);
-    child.stdout?.on('data', (c: Buffer) => (nr.output += c.toString()));
-    child.stderr?.on('data', (c: Buffer) => (nr.output += c.toString()));
-    nr.sampler = setInterval(() => void nr.sample(), 50);
-    await nr.waitFor(/Started flows/, 60_000);
-    return nr;
-  }
-
-  get log(): string {
-    return this.output;
-  }
-
-  /** Peak resident memory since start (MB). */
-  get peakRssMb(): number {
-    return this.peak / 1024;
-  }
-
-  /** Resident memory at the last sample (MB). */
-  get rssMb(): number {
-    return this.current / 1024;
-  }
-
-  resetPeak(): void {
-    this.peak = 0;
-  }
-
-  async waitFor(pattern: RegExp, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!pattern.test(this.output)) {
-      if (Date.now() > deadline || this.child.exitCode !== null) {
-        throw new Error(`Node-RED did not log ${String(pattern)}:\n${this.output.slice(-2000)}`);
-      }
-      await sleep(50);
-    }
-  }
-
-  async stop(): Promise<void> {
-    clearInterval(this.sampler);
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      const exited = new Promise((r) => this.child.once('exit', r));
-      this.child.kill('SIGKILL');
-      await exited;
-    }
-    await rm(this.userDir, { recursive: true, force: true });
-  }
-
-  private async sample(): Promise<void> {
-    if (this.child.pid === undefined) return;
-    try {
-      const status = await readFile(`/proc/${this.child.pid}/status`, 'utf8');
-      const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-      this.current = kb;
-      if (kb > this.peak) this.peak = kb;
-    } catch {
-      // the process ended
-    }
-  }
+interface SideFigures {
+  announced: number[];
+  stored: number[];
+  /** CPU seconds over the idle windows and the list polls made in them. */
+  idleCpuSeconds: number;
+  idleSeconds: number;
+  polls: number;
+  missed: number;
 }
 
 /**
- * Lines `<mark> <camera>|<fileName> <ms>` logged by the flows' probes, by `<camera>|<fileName>` (two cameras
- * may make recordings of the same name), first time only.
+ * Latency, in ROUNDS rounds: per round, a fresh set of LATENCY_CAMERAS simulated cameras and one Node-RED per side
+ * (our nodes with the live feed, our nodes polling every second, the baseline polling every second), all three
+ * running at once against the same cameras (started in a rotating order), so that every side sees the very same
+ * recordings at the very same moments. First an idle window (CPU per list poll), then SAMPLES recordings one at a
+ * time at random moments (700..1600 ms apart, so at random phases of every side's poll tick) on random cameras.
  */
-function marks(log: string, mark: string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const m of log.matchAll(new RegExp(`${mark} (\\S+) (\\d+)`, 'g'))) {
-    if (!out.has(m[1]!)) out.set(m[1]!, Number(m[2]));
+async function latencyRounds(sides: readonly Side[]): Promise<Map<Side['name'], SideFigures>> {
+  const out = new Map<Side['name'], SideFigures>(
+    sides.map((s) => [
+      s.name,
+      { announced: [], stored: [], idleCpuSeconds: 0, idleSeconds: 0, polls: 0, missed: 0 },
+    ]),
+  );
+  for (let round = 0; round < ROUNDS; round++) {
+    const cameras = await startCameras(LATENCY_CAMERAS, {
+      seed: 41 + round,
+      recordings: 0,
+      videoBytes: 300_000,
+    });
+    const dataDir = await mkdtemp(join(tmpdir(), 'pfcam-bench-data-'));
+    const running: { side: Side; nr: NodeRed }[] = [];
+    try {
+      const order = sides.map((_, i) => sides[(i + round) % sides.length]!);
+      for (const side of order) {
+        const dir = join(dataDir, side.name);
+        running.push({ side, nr: await NodeRed.start({ flows: side.flow(cameras, dir) }) });
+      }
+      await sleep(3000); // every side's first list read, connections open
+      const windows = running.map((r) => new CpuWindow(r.nr.pid).start());
+      await sleep(IDLE_SECONDS * 1000);
+      running.forEach((r, i) => {
+        const w = windows[i]!.stop();
+        const f = out.get(r.side.name)!;
+        f.idleCpuSeconds += w.cpuSeconds;
+        f.idleSeconds += w.seconds;
+        // One list poll per camera per second for the polling sides; every 30 s for the live-feed side.
+        f.polls += (LATENCY_CAMERAS * w.seconds) / (r.side.name === 'sse' ? 30 : 1);
+      });
+      const made: { keys: string[]; t0: number }[] = [];
+      for (let i = 0; i < SAMPLES; i++) {
+        await sleep(700 + Math.random() * 900);
+        const camera = cameras[Math.floor(Math.random() * cameras.length)]!;
+        const t0 = Date.now();
+        const rec = camera.control.addRecording();
+        made.push({ keys: [`${camera.serialNumber}|${rec.fileName}`, `${camera.url}|${rec.fileName}`], t0 });
+      }
+      const first = (map: Map<string, number>, keys: string[]): number | undefined =>
+        keys.map((k) => map.get(k)).find((t) => t !== undefined);
+      const deadline = Date.now() + 30_000;
+      while (
+        running.some((r) => made.some((m) => first(r.nr.marks('STORED'), m.keys) === undefined)) &&
+        Date.now() < deadline
+      ) {
+        await sleep(100);
+      }
+      for (const r of running) {
+        const f = out.get(r.side.name)!;
+        for (const m of made) {
+          const a = first(r.nr.marks('NEW'), m.keys);
+          const s = first(r.nr.marks('STORED'), m.keys);
+          if (a !== undefined) f.announced.push(a - m.t0);
+          if (s !== undefined) f.stored.push(s - m.t0);
+          else f.missed++;
+        }
+      }
+    } finally {
+      for (const r of running) await r.nr.stop();
+      await Promise.all(cameras.map((c) => c.stop()));
+      await rm(dataDir, { recursive: true, force: true });
+    }
   }
   return out;
 }
 
-/** The time of a recording's mark on a one-camera run (whatever the camera is called in the log). */
-function markOf(all: Map<string, number>, fileName: string): number | undefined {
-  for (const [key, t] of all) if (key.endsWith(`|${fileName}`)) return t;
-  return undefined;
-}
-
-function ourFlow(
-  cameras: readonly SimulatedCamera[],
-  dataDir: string,
-  watch: { useSse: boolean; reconcileInterval: number },
-): unknown[] {
-  const z = 'bench';
-  const nodes: Record<string, unknown>[] = [
-    { id: z, type: 'tab', label: 'bench' },
-    {
-      id: 'store',
-      type: 'pfcam-store',
-      databaseFile: join(dataDir, 'pfcam.sqlite'),
-      mediaDir: join(dataDir, 'media'),
-      recoverOnStart: true,
-      verifyFiles: true,
-    },
-    {
-      id: 'archive',
-      type: 'pfcam-archive',
-      z,
-      store: 'store',
-      concurrency: 4,
-      perCamera: 2,
-      fetchThumbnail: false,
-      retryInterval: 30,
-      maxAttempts: 0,
-      recoverOnStart: true,
-      wires: [['probe-stored']],
-    },
-    {
-      id: 'probe-new',
-      type: 'function',
-      z,
-      func: "node.log('MARK-NEW ' + msg.payload.cameraSerial + '|' + msg.payload.fileName + ' ' + Date.now()); return null;",
-      outputs: 0,
-    },
-    {
-      id: 'probe-stored',
-      type: 'function',
-      z,
-      func: "node.log('MARK-STORED ' + msg.payload.cameraSerial + '|' + msg.payload.fileName + ' ' + Date.now()); return null;",
-      outputs: 0,
-    },
-  ];
-  cameras.forEach((camera, i) => {
-    nodes.push({
-      id: `cam-${i}`,
-      type: 'pfcam-camera',
-      url: camera.url,
-      probeInterval: 30,
-      timeout: 30,
-      connections: 4,
-    });
-    nodes.push({
-      id: `watch-${i}`,
-      type: 'pfcam-watch',
-      z,
-      camera: `cam-${i}`,
-      store: 'store',
-      ...watch,
-      wires: [['archive', 'probe-new']],
-    });
-  });
-  return nodes;
-}
-
-function baselineFlow(cameras: readonly SimulatedCamera[], dataDir: string, pollSeconds: number): unknown[] {
-  const z = 'baseline';
-  const urls = JSON.stringify(cameras.map((c) => c.url));
-  return [
-    { id: z, type: 'tab', label: 'baseline' },
-    {
-      id: 'poll',
-      type: 'inject',
-      z,
-      props: [],
-      repeat: String(pollSeconds),
-      once: true,
-      onceDelay: 0.1,
-      wires: [['cameras']],
-    },
-    {
-      id: 'cameras',
-      type: 'function',
-      z,
-      func: `return [${urls}.map((base) => ({ base, url: base + '/api/events' }))];`,
-      outputs: 1,
-      wires: [['list']],
-    },
-    {
-      id: 'list',
-      type: 'http request',
-      z,
-      method: 'GET',
-      ret: 'obj',
-      url: '',
-      paytoqs: 'ignore',
-      wires: [['new']],
-    },
-    {
-      id: 'new',
-      type: 'function',
-      z,
-      func: `if (!Array.isArray(msg.payload)) return null;
-const seen = context.get('seen') || {};
-const out = [];
-for (const e of msg.payload) {
-  const key = msg.base + '/' + e.fileName;
-  if (seen[key]) continue;
-  seen[key] = true;
-  node.log('MARK-NEW ' + msg.base + '|' + e.fileName + ' ' + Date.now());
-  out.push({ base: msg.base, event: e, url: msg.base + '/api/events/' + encodeURIComponent(e.fileName),
-    filename: ${JSON.stringify(join(dataDir, 'media'))} + '/' + encodeURIComponent(msg.base) + '/' + e.fileName + e.vidExt });
-}
-context.set('seen', seen);
-return [out];`,
-      outputs: 1,
-      wires: [['download']],
-    },
-    {
-      id: 'download',
-      type: 'http request',
-      z,
-      method: 'GET',
-      ret: 'bin',
-      url: '',
-      paytoqs: 'ignore',
-      wires: [['write']],
-    },
-    {
-      id: 'write',
-      type: 'file',
-      z,
-      filename: 'filename',
-      filenameType: 'msg',
-      appendNewline: false,
-      createDir: true,
-      overwriteFile: 'true',
-      encoding: 'none',
-      wires: [['index']],
-    },
-    {
-      id: 'index',
-      type: 'function',
-      z,
-      func: `let db = context.get('db');
-if (!db) {
-  const sqlite3 = global.get('sqlite3');
-  db = new sqlite3.Database(${JSON.stringify(join(dataDir, 'baseline.sqlite'))});
-  db.serialize();
-  db.run('CREATE TABLE IF NOT EXISTS events (camera TEXT, file_name TEXT, event_name TEXT, triggered_at TEXT, path TEXT, size INTEGER)');
-  context.set('db', db);
-}
-const e = msg.event;
-db.run('INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)', [msg.base, e.fileName, e.eventName, e.triggeredAt, msg.filename, msg.payload.length], (err) => {
-  if (err) node.error(err, msg);
-  else node.log('MARK-STORED ' + msg.base + '|' + e.fileName + ' ' + Date.now());
-});
-return null;`,
-      outputs: 0,
-      wires: [],
-    },
-  ];
-}
-
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  if (sorted.length === 0) return Number.NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
-}
-
-interface Scenario {
-  flow: (cameras: readonly SimulatedCamera[], dataDir: string) => unknown[];
-}
-
-/** Latency: recordings made one at a time at random moments; ms until announced and until stored. */
-async function latency(scenario: Scenario): Promise<{ announced: number[]; stored: number[] }> {
-  const cameras = await startCameras(1, { seed: 41, recordings: 0, videoBytes: 300_000 });
-  const dataDir = await mkdtemp(join(tmpdir(), 'pfcam-bench-data-'));
-  const nr = await NodeRed.start(scenario.flow(cameras, dataDir));
+/**
+ * The cost of `PRAGMA synchronous = FULL` (what the store uses: a committed recording survives a power cut)
+ * against NORMAL: the same recordings inserted one by one (one transaction each, as the watcher does for a
+ * recording from the live feed) into two stores, alternating in batches of 50 so that both see the same disk.
+ * NORMAL is set on the bench's own connection only: the product has no switch for it.
+ */
+async function synchronousCost(): Promise<{
+  full: number[];
+  normal: number[];
+  fullS: number;
+  normalS: number;
+}> {
+  const dir = await mkdtemp(join(tmpdir(), 'pfcam-bench-sync-'));
+  const open = (name: string): Promise<EventStore> =>
+    EventStore.open({ databaseFile: join(dir, name, 'pfcam.sqlite'), mediaDir: join(dir, name, 'media') });
+  const full = await open('full');
+  const normal = await open('normal');
   try {
-    await sleep(1500); // first reconciliation / first poll done
-    const made = new Map<string, number>();
-    for (let i = 0; i < LATENCY_SAMPLES; i++) {
-      await sleep(700 + Math.random() * 900);
-      const rec = cameras[0]!.control.addRecording();
-      made.set(rec.fileName, Date.now());
-    }
-    const deadline = Date.now() + 30_000;
-    while (marks(nr.log, 'MARK-STORED').size < made.size && Date.now() < deadline) await sleep(50);
-    const announced = marks(nr.log, 'MARK-NEW');
-    const stored = marks(nr.log, 'MARK-STORED');
-    const out = { announced: [] as number[], stored: [] as number[] };
-    for (const [fileName, t0] of made) {
-      const a = markOf(announced, fileName);
-      const s = markOf(stored, fileName);
-      if (a !== undefined) out.announced.push(a - t0);
-      if (s !== undefined) out.stored.push(s - t0);
-    }
-    if (out.stored.length < made.size) {
-      throw new Error(`only ${out.stored.length} of ${made.size} stored:\n${nr.log.slice(-3000)}`);
+    await normal.db.exec('PRAGMA synchronous = NORMAL');
+    const out = { full: [] as number[], normal: [] as number[], fullS: 0, normalS: 0 };
+    const base = Date.UTC(2026, 0, 1);
+    const event = (i: number): CameraEvent => {
+      const at = new Date(base + i * 1000).toISOString().replace(/[-:]/g, '').slice(0, 15);
+      return {
+        fileName: `${at}_${String(i % 1000).padStart(3, '0')}`,
+        eventName: null,
+        triggeredAt: new Date(base + i * 1000).toISOString(),
+        vidExt: '.mp4',
+        thmbExt: '.jpg',
+        playbackTime: 10,
+        age: 0,
+        dir: 'unnamed',
+      };
+    };
+    for (let i = 0; i < SYNC_INSERTS; i += 50) {
+      for (const [store, list, key] of [
+        [full, out.full, 'fullS'],
+        [normal, out.normal, 'normalS'],
+      ] as const) {
+        const t = performance.now();
+        for (let j = i; j < i + 50; j++) {
+          const t0 = performance.now();
+          await store.recordDiscovered('PFC4-BENCH-0001', event(j));
+          list.push(performance.now() - t0);
+        }
+        out[key] += (performance.now() - t) / 1000;
+      }
     }
     return out;
   } finally {
-    await nr.stop();
-    await Promise.all(cameras.map((c) => c.stop()));
-    await rm(dataDir, { recursive: true, force: true });
+    await full.close();
+    await normal.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
 /** Throughput and memory: a backlog on three cameras, ingested from a cold start. */
-async function throughput(
-  scenario: Scenario,
-): Promise<{ seconds: number; peakRssMb: number; idleRssMb: number }> {
+async function throughput(side: Side): Promise<{ seconds: number; peakRssMb: number; idleRssMb: number }> {
   const perCamera = Math.ceil(THROUGHPUT_RECORDINGS / CAMERAS);
   const cameras = await startCameras(CAMERAS, {
     seed: 77,
@@ -368,26 +206,34 @@ async function throughput(
   });
   const dataDir = await mkdtemp(join(tmpdir(), 'pfcam-bench-data-'));
   // Start on an empty camera to know the idle memory, then make the backlog appear at once.
-  const nr = await NodeRed.start(scenario.flow(cameras, dataDir));
+  const nr = await NodeRed.start({ flows: side.flow(cameras, dataDir) });
+  let peak = 0;
+  const sampler = setInterval(() => {
+    try {
+      peak = Math.max(peak, rssMb(nr.pid));
+    } catch {
+      // the process ended
+    }
+  }, 50);
   try {
     await sleep(1500);
-    const idleRssMb = nr.rssMb;
-    nr.resetPeak();
+    const idleRssMb = rssMb(nr.pid);
+    peak = 0;
     const started = Date.now();
     for (const camera of cameras) for (let i = 0; i < perCamera; i++) camera.control.addRecording();
     const total = perCamera * CAMERAS;
+    const stored = nr.marks('STORED');
     const deadline = Date.now() + Number(process.env.BENCH_INGEST_DEADLINE_S ?? 300) * 1000;
-    while (marks(nr.log, 'MARK-STORED').size < total) {
+    while (stored.size < total) {
       if (Date.now() > deadline) {
-        throw new Error(
-          `throughput run: ${marks(nr.log, 'MARK-STORED').size} of ${total}:\n${nr.log.slice(-3000)}`,
-        );
+        throw new Error(`throughput run: ${stored.size} of ${total}:\n${nr.log.slice(-3000)}`);
       }
       await sleep(50);
     }
-    const last = Math.max(...marks(nr.log, 'MARK-STORED').values());
-    return { seconds: (last - started) / 1000, peakRssMb: nr.peakRssMb, idleRssMb };
+    const last = Math.max(...stored.values());
+    return { seconds: (last - started) / 1000, peakRssMb: peak, idleRssMb };
   } finally {
+    clearInterval(sampler);
     await nr.stop();
     await Promise.all(cameras.map((c) => c.stop()));
     await rm(dataDir, { recursive: true, force: true });
@@ -417,53 +263,89 @@ export async function run(): Promise<BenchResult> {
   if (!existsSync(join(ROOT, 'dist', 'nodes', 'pfcam-archive', 'pfcam-archive.js'))) {
     throw new Error('dist/ is missing: run `npm run build` first (npm run bench does)');
   }
-  const ours = (useSse: boolean, reconcileInterval: number): Scenario => ({
-    flow: (cameras, dir) => ourFlow(cameras, dir, { useSse, reconcileInterval }),
-  });
-  const baseline: Scenario = { flow: (cameras, dir) => baselineFlow(cameras, dir, 1) };
+  const loadBefore = loadAverage();
+  const sse: Side = {
+    name: 'sse',
+    flow: (cameras, dir) => ourFlow(cameras, dir, { useSse: true, reconcileInterval: 30, probeInterval: 30 }),
+  };
+  const poll: Side = {
+    name: 'poll',
+    flow: (cameras, dir) => ourFlow(cameras, dir, { useSse: false, reconcileInterval: 1, probeInterval: 30 }),
+  };
+  const baseline: Side = { name: 'baseline', flow: (cameras, dir) => baselineFlow(cameras, dir, 1) };
 
-  const sse = await latency(ours(true, 30));
-  const poll = await latency(ours(false, 1));
-  const base = await latency(baseline);
-  const oursTp = await throughput(ours(true, 30));
+  const lat = await latencyRounds([sse, poll, baseline]);
+  const oursTp = await throughput(sse);
   const baseTp = await throughput(baseline);
+  const sync = await synchronousCost();
   const store = await storeRows();
 
+  const L = (name: Side['name']): SideFigures => lat.get(name)!;
+  const cpuPerPollMs = (f: SideFigures): number => (1000 * f.idleCpuSeconds) / f.polls;
   const total = Math.ceil(THROUGHPUT_RECORDINGS / CAMERAS) * CAMERAS;
+  const samples = (f: SideFigures): string => `${f.stored.length} samples, ${f.missed} missed`;
   const rows: BenchRow[] = [
     {
-      name: 'new recording -> stored + indexed, live feed (SSE), median',
-      value: quantile(sse.stored, 0.5),
+      name: `new recording -> stored + indexed, live feed (SSE), median (${samples(L('sse'))})`,
+      value: quantile(L('sse').stored, 0.5),
       unit: 'ms',
-      baseline: quantile(base.stored, 0.5),
+      baseline: quantile(L('baseline').stored, 0.5),
       better: 'lower',
     },
     {
       name: 'new recording -> stored + indexed, live feed (SSE), p95',
-      value: quantile(sse.stored, 0.95),
+      value: quantile(L('sse').stored, 0.95),
       unit: 'ms',
-      baseline: quantile(base.stored, 0.95),
+      baseline: quantile(L('baseline').stored, 0.95),
       better: 'lower',
     },
     {
       name: 'new recording -> announced, live feed (SSE), median',
-      value: quantile(sse.announced, 0.5),
+      value: quantile(L('sse').announced, 0.5),
       unit: 'ms',
-      baseline: quantile(base.announced, 0.5),
+      baseline: quantile(L('baseline').announced, 0.5),
       better: 'lower',
     },
     {
-      name: 'new recording -> stored + indexed, polling every 1 s, median',
-      value: quantile(poll.stored, 0.5),
+      name: `new recording -> stored + indexed, polling every 1 s, median (${samples(L('poll'))})`,
+      value: quantile(L('poll').stored, 0.5),
       unit: 'ms',
-      baseline: quantile(base.stored, 0.5),
+      baseline: quantile(L('baseline').stored, 0.5),
       better: 'lower',
     },
     {
       name: 'new recording -> stored + indexed, polling every 1 s, p95',
-      value: quantile(poll.stored, 0.95),
+      value: quantile(L('poll').stored, 0.95),
       unit: 'ms',
-      baseline: quantile(base.stored, 0.95),
+      baseline: quantile(L('baseline').stored, 0.95),
+      better: 'lower',
+    },
+    {
+      name: 'new recording -> announced, polling every 1 s, median',
+      value: quantile(L('poll').announced, 0.5),
+      unit: 'ms',
+      baseline: quantile(L('baseline').announced, 0.5),
+      better: 'lower',
+    },
+    {
+      name: 'new recording -> announced, polling every 1 s, p95',
+      value: quantile(L('poll').announced, 0.95),
+      unit: 'ms',
+      baseline: quantile(L('baseline').announced, 0.95),
+      better: 'lower',
+    },
+    {
+      name: `CPU per list poll at rest (Node-RED process, ${LATENCY_CAMERAS} cameras polled every 1 s)`,
+      value: cpuPerPollMs(L('poll')),
+      unit: 'ms',
+      baseline: cpuPerPollMs(L('baseline')),
+      better: 'lower',
+    },
+    {
+      name: 'CPU at rest, live feed + reconciliation every 30 s (share of one core)',
+      value: (100 * L('sse').idleCpuSeconds) / L('sse').idleSeconds,
+      unit: '%',
+      baseline: (100 * L('baseline').idleCpuSeconds) / L('baseline').idleSeconds,
       better: 'lower',
     },
     {
@@ -494,18 +376,42 @@ export async function run(): Promise<BenchResult> {
       baseline: baseTp.idleRssMb,
       better: 'lower',
     },
+    {
+      name: `store insert rate, synchronous = FULL (baseline: NORMAL), ${SYNC_INSERTS} single-row commits`,
+      value: SYNC_INSERTS / sync.fullS,
+      unit: 'inserts/s',
+      baseline: SYNC_INSERTS / sync.normalS,
+      better: 'higher',
+    },
+    {
+      name: 'store commit latency, FULL (baseline: NORMAL), median',
+      value: quantile(sync.full, 0.5),
+      unit: 'ms',
+      baseline: quantile(sync.normal, 0.5),
+      better: 'lower',
+    },
+    {
+      name: 'store commit latency, FULL (baseline: NORMAL), p99',
+      value: quantile(sync.full, 0.99),
+      unit: 'ms',
+      baseline: quantile(sync.normal, 0.99),
+      better: 'lower',
+    },
     ...store.rows.map((r) => ({ ...r, name: `store @1M: ${r.name}` })),
   ];
   return {
     title:
-      'ingest: latency, throughput and memory of pfcam-watch + pfcam-archive; store queries at 1M recordings',
+      'ingest: latency, poll cost, throughput and memory of pfcam-watch + pfcam-archive; FULL vs NORMAL; store queries at 1M recordings',
     baseline:
-      'inject 1 s -> http request -> function -> http request (buffer) -> file -> function (sqlite3 INSERT); store rows: see bench/store-query.ts',
+      'inject 1 s -> http request -> function -> http request (buffer) -> file -> function (sqlite3 INSERT); FULL rows: the same store with synchronous = NORMAL; store rows: see bench/store-query.ts',
     rows,
     notes: [
-      `latency: ${LATENCY_SAMPLES} recordings of 300 kB made one at a time at random moments on one simulated camera`,
-      'our nodes verify length and SHA-256, fsync and rename each file, bound parallel downloads (4, 2 per camera), resume with Range and keep their cursor in SQLite; the baseline does none of that',
+      `latency: ${ROUNDS} rounds x ${SAMPLES} recordings of 300 kB, made one at a time 700..1600 ms apart (random phases of the 1 s poll tick) on random ones of ${LATENCY_CAMERAS} simulated cameras; the three sides (live feed, polling, baseline) run at once in three Node-RED processes on the same cameras, so they see the same recordings at the same moments; a fresh set of cameras and processes per round, started in a rotating order`,
+      `CPU per list poll: utime + stime of each Node-RED process (/proc/<pid>/stat) over ${ROUNDS} idle windows of ${IDLE_SECONDS} s, divided by the polls made (cameras x seconds), Node-RED's own idle work included on both sides`,
+      'our nodes verify length and SHA-256, fsync and rename each file, bound parallel downloads (6, 2 per camera), resume with Range and keep their cursor in SQLite; the baseline does none of that',
+      "FULL vs NORMAL: the store as shipped (FULL: a committed recording survives a power cut) against the same store with PRAGMA synchronous = NORMAL set on the bench's connection only, batches of 50 alternating",
       store.note,
+      `load average (1, 5, 15 min) before: ${loadBefore}, after: ${loadAverage()} (a shared 2-core machine)`,
     ],
   };
 }

@@ -1,7 +1,8 @@
 /**
- * Benchmark runner: `npm run bench -- NAME` (or `npx tsx bench/run.ts NAME`) runs bench/NAME.ts; with no name
- * it runs every bench. Each bench exports `run(): Promise<BenchResult>`; the runner prints a table with the
- * ratios against the baseline measured in the same run and writes every figure to bench/results/NAME.json.
+ * Benchmark runner: `npm run bench -- NAME [OPTIONS]` (or `npx tsx bench/run.ts NAME`) runs bench/NAME.ts; with
+ * no name it runs every bench. Each bench exports `run(args): Promise<BenchResult>`, `args` being the options
+ * after the names (`npm run bench -- scale --cameras 50,200`); the runner prints a table with the ratios against
+ * the baseline measured in the same run and writes every figure to bench/results/NAME.json.
  */
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -28,7 +29,8 @@ export interface BenchResult {
 }
 
 interface BenchModule {
-  run(): Promise<BenchResult>;
+  /** `args`: the command line after the bench names (`npm run bench -- scale --cameras 50,200`). */
+  run(args: string[]): Promise<BenchResult>;
 }
 
 const HERE = __dirname;
@@ -62,12 +64,12 @@ function table(result: BenchResult): string {
   return [line(head), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 
-async function runOne(name: string): Promise<void> {
+async function runOne(name: string, args: string[]): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(join(HERE, `${name}.ts`)) as Partial<BenchModule>;
   if (typeof mod.run !== 'function') throw new Error(`bench/${name}.ts exports no run()`);
   const started = Date.now();
-  const result = await mod.run();
+  const result = await mod.run(args);
   for (const row of result.rows) {
     if (row.ratio === undefined && row.baseline !== undefined && row.baseline !== 0)
       row.ratio = row.value / row.baseline;
@@ -94,12 +96,16 @@ async function runOne(name: string): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const asked = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+  // Bench names first, then the options given to each bench (`scale --cameras 50,200`).
+  const argv = process.argv.slice(2);
+  const firstOption = argv.findIndex((a) => a.startsWith('-'));
+  const asked = firstOption === -1 ? argv : argv.slice(0, firstOption);
+  const options = firstOption === -1 ? [] : argv.slice(firstOption);
   const all = await benchNames();
   const names = asked.length > 0 ? asked : all;
   const unknown = names.filter((n) => !all.includes(n));
   if (unknown.length > 0) throw new Error(`unknown bench: ${unknown.join(', ')} (have: ${all.join(', ')})`);
-  for (const name of names) await runOne(name);
+  for (const name of names) await runOne(name, options);
 }
 
 if (require.main === module) {

@@ -10,6 +10,7 @@ import type { CameraApi, RejectedEntry, ValidCameraEvent } from '../camera/camer
 import type { SystemInfo } from '../camera/types';
 import { errorText } from '../errors';
 import { metrics as processMetrics, type Metrics } from '../metrics/metrics';
+import { firstPeriodMs } from '../time/periodic-spread';
 import type { NewRecordingPayload } from './messages';
 import type { EventStore } from '../store/event-store';
 import type { WatchOptions } from './options';
@@ -81,6 +82,8 @@ export interface WatcherDeps {
   problemIntervalMs?: number;
   /** Where discovery latencies go (default: the process's metrics). */
   metrics?: Pick<Metrics, 'recordingDiscovered'>;
+  /** Random numbers in [0, 1) for the spread of the first period (default Math.random). */
+  random?: () => number;
 }
 
 /** At most one report of a failing list per camera in this time. */
@@ -114,6 +117,11 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
   private stopped = false;
   private started = false;
   private reconcilePending = false;
+  /**
+   * No timed reconciliation has run yet: the waits scheduled until then are spread over the period's second
+   * half, so that cameras started by one deploy do not all list at the same moments ever after.
+   */
+  private firstPeriod = true;
   /**
    * The next reconciliation identifies the camera first: asked for by one of the requests it merges, or the
    * connection was lost since (the camera behind the URL may have been swapped).
@@ -245,7 +253,12 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
       } finally {
         if (!this.stopped) {
           // At a fixed rate (start to start), so that the interval is the longest a recording waits.
-          const period = ok ? this.deps.options.reconcileIntervalMs : this.deps.options.retryMs;
+          const interval = this.deps.options.reconcileIntervalMs;
+          const period = !ok
+            ? this.deps.options.retryMs
+            : this.firstPeriod
+              ? firstPeriodMs(interval, this.deps.random)
+              : interval;
           this.schedule(Math.max(0, period - (Date.now() - started)), !ok);
         }
       }
@@ -269,6 +282,7 @@ export class CameraWatcher extends EventEmitter<WatcherEvents> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
+      this.firstPeriod = false;
       this.requestReconcile(identify);
     }, delayMs);
   }

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { errorText } from '../errors';
+import { firstPeriodMs } from '../time/periodic-spread';
 import type { SystemInfo } from './types';
 
 /**
@@ -48,6 +49,8 @@ export interface CameraHealthOptions {
    */
   restartSettleMs?: number;
   now?: () => Date;
+  /** Random numbers in [0, 1) for the spread of the first period (default Math.random). */
+  random?: () => number;
 }
 
 /**
@@ -64,6 +67,8 @@ export class CameraHealth extends EventEmitter<{ change: [HealthChange] }> {
   private wentAwaySinceAnnounce = false;
   private stateBeforeRestart: CameraState = 'unknown';
   private stopped = true;
+  /** The next regular wait is the first since start (spread over the period's second half). */
+  private firstPeriod = true;
   private readonly now: () => Date;
 
   constructor(
@@ -87,6 +92,7 @@ export class CameraHealth extends EventEmitter<{ change: [HealthChange] }> {
   start(): void {
     if (!this.stopped) return;
     this.stopped = false;
+    this.firstPeriod = true;
     this.schedule(0);
   }
 
@@ -178,7 +184,12 @@ export class CameraHealth extends EventEmitter<{ change: [HealthChange] }> {
       void this.probeNow().finally(() => {
         if (this.stopped) return;
         const waitingForRestart = this.current.state === 'restarting';
-        this.schedule(waitingForRestart ? this.fastInterval() : this.options.intervalMs);
+        if (waitingForRestart) return this.schedule(this.fastInterval());
+        const first = this.firstPeriod;
+        this.firstPeriod = false;
+        this.schedule(
+          first ? firstPeriodMs(this.options.intervalMs, this.options.random) : this.options.intervalMs,
+        );
       });
     }, delayMs);
     this.timer.unref?.();

@@ -289,4 +289,31 @@ describe('archive watcher', () => {
     assert.equal(seen.length, 0);
     assert.equal(watcher.status.state, 'stopped');
   });
+
+  it('spreads the first timed reconciliation of watchers started together over the second half of the interval', async () => {
+    // Two cameras started in the same instant: the one started second draws the earlier point of the spread,
+    // so it lists again first (with one fixed period for every watcher, they would list in their start order,
+    // together, for as long as they run).
+    const late = new FakeCamera('S-LATE');
+    const early = new FakeCamera('S-EARLY');
+    const order: string[] = [];
+    for (const [camera, random] of [
+      [late, () => 0.99],
+      [early, () => 0],
+    ] as const) {
+      const watcher = new CameraWatcher({
+        client: camera.client,
+        store,
+        options: parseWatchOptions({ useSse: false, reconcileInterval: 0.6 }),
+        random,
+      });
+      watcher.on('reconciled', () => {
+        if (camera.listCalls === 2) order.push(camera.serialNumber);
+      });
+      watchers.push(watcher);
+      watcher.start();
+    }
+    await until(() => order.length === 2);
+    assert.deepEqual(order, ['S-EARLY', 'S-LATE']);
+  });
 });

@@ -132,4 +132,34 @@ describe('CameraHealth', () => {
     health.start();
     await assert.rejects(health.waitFor('online', 100), /was not online within/);
   });
+
+  it('spreads the first regular probe of cameras started together over the second half of the interval', async () => {
+    // The camera started second draws the earlier point of the spread and probes again first; with one fixed
+    // interval for every camera, they would probe in their start order, together, for as long as they run.
+    const order: string[] = [];
+    const healths: CameraHealth[] = [];
+    try {
+      for (const [name, random] of [
+        ['late', () => 0.99],
+        ['early', () => 0],
+      ] as const) {
+        const probe = new ScriptedProbe();
+        probe.answers.push(100);
+        const h = new CameraHealth(
+          () => {
+            if (probe.calls === 1) order.push(name);
+            return probe.probe();
+          },
+          { intervalMs: 600, random },
+        );
+        healths.push(h);
+        h.start();
+      }
+      const deadline = Date.now() + 5000;
+      while (order.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+      assert.deepEqual(order, ['early', 'late']);
+    } finally {
+      for (const h of healths) h.stop();
+    }
+  });
 });
